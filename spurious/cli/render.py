@@ -1,0 +1,97 @@
+"""Human-readable output of certificates and candidates (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from ..arithmetic import evaluate_ball, evaluate_exact
+from ..arithmetic.balls import ball_bounds
+from ..errors import NotExactError, UnsupportedError
+from ..rationals import fmpq_to_float
+from ..verifiers.verdicts import NUMERICAL
+
+console = Console(highlight=False)
+
+
+def fmt_value(x) -> str:
+    """Exact rationals as p/q (~ decimal), balls as [lo, hi], floats as they are."""
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.17g}"
+    if isinstance(x, (list, tuple)) and len(x) == 2:
+        return f"[{x[0]}, {x[1]}]"
+    if hasattr(x, "rad"):
+        lo, hi = ball_bounds(x)
+        return f"[{fmpq_to_float(lo):.17g}, {fmpq_to_float(hi):.17g}]"
+    if hasattr(x, "q"):
+        return str(x) if x.q == 1 else f"{x} (~{fmpq_to_float(x):.12g})"
+    return str(x)
+
+
+def print_certificate(cert) -> None:
+    style = "yellow" if cert.rigor == NUMERICAL else "bold"
+    console.print(f"[{style}]verdict: {cert.verdict}[/]   global: {cert.glob}   rigor: {cert.rigor}")
+    if cert.rigor == NUMERICAL:
+        console.print("[yellow]numerical evidence only: this is not a proof[/]")
+    console.print(f"loss: {fmt_value(cert.loss)}")
+    if cert.witness_loss is not None:
+        console.print(f"witness loss: {fmt_value(cert.witness_loss)}")
+    if cert.global_lower_bound is not None:
+        console.print(f"global lower bound: {fmt_value(cert.global_lower_bound)}")
+    if cert.radius is not None:
+        console.print(f"radius: {fmt_value(cert.radius)}")
+    if cert.reduced_min_eigenvalue is not None:
+        console.print(f"smallest reduced eigenvalue: {fmt_value(cert.reduced_min_eigenvalue)}")
+    if cert.symmetries:
+        console.print("symmetries: " + "; ".join(cert.symmetries))
+    if cert.method:
+        console.print(f"method: {cert.method}")
+    console.print("steps:")
+    for k, r in enumerate(cert.reasons, 1):
+        console.print(f"  {k}. {r}", markup=False)
+
+
+def _loss_text(problem, point):
+    try:
+        return fmt_value(evaluate_exact(problem, point, order=0).loss) + " (exact)"
+    except NotExactError:
+        pass
+    try:
+        return fmt_value(evaluate_ball(problem, point, order=0).loss) + " (ball enclosure)"
+    except UnsupportedError as exc:
+        return f"not available ({exc})"
+
+
+def print_summary(candidate) -> None:
+    p = candidate.problem
+    net = p.network
+    table = Table(show_header=False, box=None)
+    table.add_row("network", net.describe())
+    table.add_row("bias / trainable", f"{list(net.bias)} / {list(net.trainable)}")
+    table.add_row("parameters", str(net.num_params))
+    if p.finite:
+        table.add_row("data", f"{p.data.n} samples, input dim {net.widths[0]}, output dim {net.widths[-1]}")
+    else:
+        table.add_row("data", f"standard Gaussian inputs, teacher {p.data.teacher_network.describe()}")
+    wd = f", weight decay {p.loss.weight_decay}" if p.loss.weight_decay else ""
+    table.add_row("loss", f"squared, reduction {p.loss.reduction}{wd}")
+    table.add_row("loss at point", _loss_text(p, candidate.point))
+    if candidate.witness is not None:
+        table.add_row("loss at witness", _loss_text(p, candidate.witness))
+    for key in ("construction", "reference"):
+        if candidate.meta.get(key):
+            table.add_row(key, str(candidate.meta[key]))
+    console.print(table)
+    if p.exact_capable and any(a.kind == "piecewise_linear" for a in net.activations):
+        ev = evaluate_exact(p, candidate.point, order=0)
+        console.print("activation pattern (rows: hidden units; columns: samples; + / - slope side, 0 on a kink):")
+        for l, layer in enumerate(ev.pieces, start=1):
+            act = net.activations[l - 1]
+            for k, row in enumerate(layer):
+                marks = "".join("0" if s is None else ("+" if s == act.slopes[-1] else "-") for s in row)
+                console.print(f"  layer {l} unit {k}: {marks}", markup=False)
+        if ev.kinks:
+            console.print(f"{len(ev.kinks)} pre-activation(s) sit exactly on a breakpoint: the loss is not smooth "
+                          "there", markup=False)

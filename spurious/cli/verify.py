@@ -1,0 +1,34 @@
+"""``spurious verify FILE`` and ``spurious show FILE``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..candidate import load_candidate
+from ..verifiers import verify as run_verify
+from . import cli
+from .render import print_certificate, print_summary
+
+
+@cli.command("verify")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the certificate as JSON (spec fields).")
+@click.option("--rigor", type=click.Choice(["auto", "exact", "interval", "numerical"]), default="auto",
+              show_default=True, help="auto: the strongest proof that applies; numerical: fast float triage.")
+def verify_cmd(path, as_json, rigor):
+    """Decide whether the candidate's point is a strict, non-global local minimum (exit 0 when verification ran)."""
+    candidate = load_candidate(path)
+    cert = run_verify(candidate, rigor=rigor)
+    if as_json:
+        click.echo(json.dumps(cert.to_json(), indent=1))
+    else:
+        print_certificate(cert)
+
+
+@cli.command("show")
+@click.argument("path", type=click.Path(dir_okay=False))
+def show_cmd(path):
+    """A readable summary of a candidate: architecture, sizes, loss, activation pattern."""
+    print_summary(load_candidate(path))

@@ -1,0 +1,94 @@
+"""Numerical triage: float64 loss, gradient and Hessian spectrum (torch.func). Evidence, never proof.
+
+Every result here carries ``rigor: numerical``; nothing produced here may enter the catalog as certified.
+The float Hessian is reduced to the orthogonal complement of the symmetry tangents before its spectrum is read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..arithmetic.floating import FloatModel
+from ..rationals import fmpq_to_float
+from .symmetry import symmetry_names, symmetry_tangents
+from .verdicts import (GLOBAL, INCONCLUSIVE, NOT_CRITICAL, NOT_GLOBAL, NOT_LOCAL_MIN, NUMERICAL, STRICT_LOCAL_MIN,
+                       STRICT_MODULO_SYMMETRY, UNKNOWN, Certificate)
+
+__all__ = ["triage", "Triage"]
+
+GRAD_TOL = 1e-8
+EIG_TOL = 1e-8
+
+
+class Triage:
+    """Float figures of one candidate, shared by the triage verdict and by ``spurious show``."""
+
+    def __init__(self, candidate):
+        problem, point = candidate.problem, candidate.point
+        net = problem.network
+        self.model = FloatModel(problem, point)
+        theta = point.flatten_float(net)
+        self.loss, self.gradient, self.hessian = self.model.evaluate(theta)
+        self.grad_norm = float(np.linalg.norm(self.gradient))
+        tangents = symmetry_tangents(net, point, problem.loss.weight_decay)
+        self.symmetries = symmetry_names(tangents)
+        T = np.array([[fmpq_to_float(x) for x in t.vector] for t in tangents]).reshape(len(tangents), net.num_params)
+        self.eigenvalues = np.linalg.eigvalsh(self.hessian) if net.num_params else np.zeros(0)
+        U = _complement(T, net.num_params)
+        self.symmetry_dim = net.num_params - U.shape[1]
+        reduced = U.T @ self.hessian @ U
+        self.reduced_eigenvalues, self.reduced_vectors = np.linalg.eigh(reduced) if U.shape[1] else (np.zeros(0), U)
+        self.reduced_basis = U
+        self.witness_loss = None
+        if candidate.witness is not None:
+            self.witness_loss = float(self.model.losses(candidate.witness.flatten_float(net))[0])
+
+
+def _complement(T, P):
+    """Orthonormal basis (P x m) of the orthogonal complement of the rows of T."""
+    if T.shape[0] == 0:
+        return np.eye(P)
+    u, s, vt = np.linalg.svd(T, full_matrices=True)
+    rank = int(np.sum(s > 1e-10 * max(1.0, s.max())))
+    return vt[rank:].T
+
+
+def triage(candidate) -> Certificate:
+    """Float verdict with ``rigor: numerical`` (a first look; the proof paths live in the other verifiers)."""
+    t = Triage(candidate)
+    scale = max(1.0, abs(t.loss))
+    reasons = [f"float64 loss {t.loss:.17g}, gradient norm {t.grad_norm:.3g} (torch.func)"]
+    cert = Certificate(INCONCLUSIVE, NUMERICAL, loss=t.loss, witness_loss=t.witness_loss, symmetries=t.symmetries,
+                       method="numerical triage")
+    if t.witness_loss is not None and t.witness_loss < t.loss - 1e-9 * scale:
+        cert.glob = NOT_GLOBAL
+        reasons.append(f"witness loss {t.witness_loss:.17g} is lower (float)")
+    elif t.loss <= 1e-12 and not candidate.problem.loss.weight_decay:
+        cert.glob = GLOBAL
+        reasons.append("loss is (numerically) zero, the least possible value of the squared loss")
+    else:
+        cert.glob = UNKNOWN
+    if t.grad_norm > GRAD_TOL * scale:
+        cert.verdict = NOT_CRITICAL
+        cert.descent_direction = [float(-g) for g in t.gradient]
+        reasons.append(f"gradient norm {t.grad_norm:.3g} exceeds {GRAD_TOL:g} x max(1, loss): not a critical point")
+        cert.reasons = reasons
+        return cert
+    lam = t.reduced_eigenvalues
+    if t.symmetry_dim:
+        reasons.append(f"reduced Hessian on the complement of {t.symmetry_dim} symmetry tangent(s): {', '.join(t.symmetries)}")
+    if lam.size:
+        cert.reduced_min_eigenvalue = float(lam[0])
+        reasons.append(f"reduced Hessian eigenvalues from {lam[0]:.6g} to {lam[-1]:.6g} (float eigvalsh)")
+    if lam.size and lam[0] < -EIG_TOL * scale:
+        cert.verdict = NOT_LOCAL_MIN
+        cert.descent_direction = [float(x) for x in t.reduced_basis @ t.reduced_vectors[:, 0]]
+        reasons.append("a negative eigenvalue: a direction of negative curvature (saddle or maximum)")
+    elif lam.size == 0 or lam[0] > EIG_TOL * scale:
+        cert.verdict = STRICT_MODULO_SYMMETRY if t.symmetry_dim else STRICT_LOCAL_MIN
+        reasons.append("positive definite beyond the symmetries (numerically)")
+    else:
+        flat = int(np.sum(np.abs(lam) <= EIG_TOL * scale))
+        reasons.append(f"{flat} (numerically) zero eigenvalue(s) that are not symmetries: flat or degenerate")
+    cert.reasons = reasons
+    return cert
