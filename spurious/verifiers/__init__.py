@@ -21,6 +21,21 @@ def register_path(name, accepts, run):
     PATHS[name] = (accepts, run)
 
 
+def _load_paths():
+    """Import the proof-path modules (each calls register_path); order = preference for rigor="auto"."""
+    import importlib
+
+    for name in ("exact", "interval"):
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+
+
+_load_paths()
+
+
 def verify(candidate, rigor: str = "auto") -> Certificate:
     """Verify a candidate. ``rigor``: ``auto`` (strongest that applies), ``exact``, ``interval`` or ``numerical``."""
     if rigor == "numerical":
