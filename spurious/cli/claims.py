@@ -1,0 +1,71 @@
+"""``spurious claims list`` and ``spurious claims check``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..claims.checker import check_claim
+from ..claims.schema import load_claim, shipped_claims
+from ..errors import InputError
+from . import cli
+from .render import console
+
+
+@cli.group("claims")
+def claims_group():
+    """Theorems from papers, encoded as data, checked against certified counterexamples."""
+
+
+@claims_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def list_cmd(as_json):
+    """The shipped claims with their source and hypotheses."""
+    claims = shipped_claims()
+    if as_json:
+        click.echo(json.dumps([c.to_json() for c in claims], indent=1))
+        return
+    for c in claims:
+        console.print(f"[bold]{c.id}[/]: {c.title}")
+        console.print(f"    {c.source.get('paper', '')} ({c.source.get('theorem', '')}; read: "
+                      f"{c.source.get('read', '')})", markup=False)
+
+
+def _open_catalog(url):
+    try:
+        from ..catalog import Catalog
+    except ImportError:
+        return None
+    return Catalog(url)
+
+
+@claims_group.command("check")
+@click.argument("claim_ids", nargs=-1)
+@click.option("--file", "files", multiple=True, type=click.Path(dir_okay=False), help="A claim file of your own.")
+@click.option("--budget", type=float, default=120.0, show_default=True, help="Seconds for constructions per claim.")
+@click.option("--catalog", "catalog_url", envvar="SPURIOUS_CATALOG", default=None, help="Catalog URL.")
+@click.option("--no-catalog", is_flag=True, help="Do not look in the catalog; only try constructions.")
+@click.option("--json", "as_json", is_flag=True)
+def check_cmd(claim_ids, files, budget, catalog_url, no_catalog, as_json):
+    """Refute, confirm consistency, or declare out of scope, claim by claim."""
+    shipped = {c.id: c for c in shipped_claims()}
+    unknown = [i for i in claim_ids if i not in shipped]
+    if unknown:
+        raise InputError(f"unknown claim(s) {unknown}; known: {', '.join(shipped)}")
+    claims = [shipped[i] for i in claim_ids] + [load_claim(f) for f in files]
+    if not claims:
+        claims = list(shipped.values())
+    catalog = None if no_catalog else _open_catalog(catalog_url)
+    results = [check_claim(c, catalog=catalog, budget=budget) for c in claims]
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in results], indent=1))
+        return
+    for r in results:
+        colour = {"refuted": "red", "consistent": "green", "out_of_scope": "yellow"}[r.verdict]
+        extra = "" if r.reproduced is None else f" (reproduced: {'yes' if r.reproduced else 'no'})"
+        console.print(f"[{colour}]{r.verdict}[/]{extra}  [bold]{r.claim.id}[/]: {r.claim.title}")
+        for line in r.reasons:
+            console.print(f"    {line}", markup=False)
+        for line in r.tried:
+            console.print(f"    tried: {line}", markup=False)
