@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from flint import arb
 
-from ..errors import InputError, NotExactError, UnsupportedError
+from ..errors import InputError, NotExactError
 from .contexts import EXACT, TORCH, BallContext
 from .floating import FloatModel
-from .population import check_closed_form, population_loss_ball
+from .population import check_closed_form, population_ball
 from .structured import Evaluation, evaluate_finite
 
 __all__ = ["evaluate", "evaluate_exact", "evaluate_ball", "evaluate_float", "Evaluation", "FloatModel",
@@ -59,17 +59,19 @@ def ball_layers(network, point, radius=0):
 def evaluate_ball(problem, point, radius=0, prec=128, order=2) -> Evaluation:
     """Ball enclosures of loss, gradient and Hessian at ``point`` or over the box point +- radius.
 
-    For the Gaussian population loss only the loss (order 0) is available in ball arithmetic here.
+    Gaussian population loss (one-hidden-layer ReLU student and teacher, no biases): closed-form kernel derivatives
+    (:mod:`.population`); where the box may hold a zero unit (no gradient) or a parallel pair (no Hessian enclosure)
+    the derivative comes back None with the reason in ``kinks``.
     """
     ctx = BallContext(prec)
     with ctx.workprec():
         layers = ball_layers(problem.network, point, radius)
         if not problem.finite:
             check_closed_form(problem)
-            if order > 0:
-                raise UnsupportedError("ball gradient/Hessian of the population loss: not implemented yet")
             teacher = ball_layers(problem.data.teacher_network, problem.data.teacher_point, 0)
-            return Evaluation(loss=population_loss_ball(layers, teacher), context="ball")
+            loss, grad, hess, kinks = population_ball(problem.network, layers, teacher,
+                                                      problem.loss.weight_decay, order)
+            return Evaluation(loss=loss, gradient=grad, hessian=hess, kinks=kinks, context="ball")
         X, Y, red, wd = _finite_args(problem)
         return evaluate_finite(ctx, problem.network, X, Y, layers, red, wd, order)
 

@@ -32,7 +32,8 @@ class Evaluation:
     gradient: list | None = None          # P entries
     hessian: object | None = None         # P x P matrix (fmpq_mat / arb_mat / numpy)
     kinks: list = field(default_factory=list)       # (layer l >= 1, unit k, sample i) on (or maybe on) a breakpoint
-    pieces: list = field(default_factory=list)      # per hidden layer: d_l x n list of slopes (None on a kink)
+    pieces: list = field(default_factory=list)      # per hidden layer: d_l x n list of slopes sigma' (None on a kink)
+    piece_index: list = field(default_factory=list)  # per hidden layer: d_l x n piece index (None: not PL)
     context: str = ""
 
 
@@ -62,7 +63,7 @@ def evaluate_finite(ctx, network, X, Y, layers, reduction="mean", weight_decay=0
     c = K(1) / n if reduction == "mean" else K(1)
     zero = K(0)
     H = [M([[K(x[j]) for x in X] for j in range(network.widths[0])])]  # h_0 = X^T, d_0 x n
-    S1, S2, pieces, kinks = [None], [None], [], []
+    S1, S2, pieces, piece_index, kinks = [None], [None], [], [], []
     for l in range(1, L + 1):
         W, b = layers[l - 1]
         Z = _rows(M([list(r) for r in W]) * H[-1])
@@ -83,6 +84,11 @@ def evaluate_finite(ctx, network, X, Y, layers, reduction="mean", weight_decay=0
         S1.append(s1)
         S2.append(s2)
         pieces.append(s1)
+        if act.kind == "piecewise_linear":
+            piece_index.append([[None if s is None else sum(1 for c in act.breakpoints if z > c) for z, s in
+                                 zip(row, srow)] for row, srow in zip(Z, s1)])
+        else:
+            piece_index.append(None)
     F = H[L]
     R = [[F[o][i] - K(Y[i][o]) for i in range(n)] for o in range(network.widths[-1])]
     loss = c * sum((r * r for row in R for r in row), zero)
@@ -91,7 +97,7 @@ def evaluate_finite(ctx, network, X, Y, layers, reduction="mean", weight_decay=0
     if weight_decay:
         loss += wd / 2 * sum((w * w for l, (W, _) in enumerate(layers) if offsets[l] is not None
                               for row in W for w in row), zero)
-    result = Evaluation(loss=loss, kinks=kinks, pieces=pieces, context=ctx.name)
+    result = Evaluation(loss=loss, kinks=kinks, pieces=pieces, piece_index=piece_index, context=ctx.name)
     if order < 1 or kinks:
         return result
 

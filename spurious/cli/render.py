@@ -86,12 +86,16 @@ def print_summary(candidate) -> None:
     console.print(table)
     if p.exact_capable and any(a.kind == "piecewise_linear" for a in net.activations):
         ev = evaluate_exact(p, candidate.point, order=0)
-        console.print("activation pattern (rows: hidden units; columns: samples; + / - slope side, 0 on a kink):")
-        for l, layer in enumerate(ev.pieces, start=1):
-            act = net.activations[l - 1]
+        console.print("activation pattern (rows: hidden units; columns: samples; the index of the linear piece, "
+                      "0 = leftmost; for two pieces - and +; * on a kink):")
+        marks = {0: "-", 1: "+"}
+        for l, layer in enumerate(ev.piece_index, start=1):
+            if layer is None:
+                continue
+            two = len(net.activations[l - 1].breakpoints) == 1
             for k, row in enumerate(layer):
-                marks = "".join("0" if s is None else ("+" if s == act.slopes[-1] else "-") for s in row)
-                console.print(f"  layer {l} unit {k}: {marks}", markup=False)
+                text = "".join("*" if p is None else (marks[p] if two else str(p)) for p in row)
+                console.print(f"  layer {l} unit {k}: {text}", markup=False)
         if ev.kinks:
             console.print(f"{len(ev.kinks)} pre-activation(s) sit exactly on a breakpoint: the loss is not smooth "
                           "there", markup=False)

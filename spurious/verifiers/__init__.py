@@ -25,7 +25,7 @@ def _load_paths():
     """Import the proof-path modules (each calls register_path); order = preference for rigor="auto"."""
     import importlib
 
-    for name in ("exact", "interval"):
+    for name in ("structured", "exact", "frozen_pattern", "interval"):
         try:
             importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:
@@ -42,9 +42,15 @@ def verify(candidate, rigor: str = "auto") -> Certificate:
         return triage(candidate)
     if rigor not in ("auto", "exact", "interval"):
         raise InputError(f"rigor: expected auto, exact, interval or numerical, got {rigor!r}")
+    undecided = None
     for name, (accepts, run) in PATHS.items():
         if rigor in ("auto", name) and accepts(candidate):
-            return run(candidate)
+            cert = run(candidate)
+            if cert.verdict != INCONCLUSIVE or rigor != "auto":
+                return cert
+            undecided = undecided or cert  # auto: let the next path that applies try (e.g. frozen_pattern)
+    if undecided is not None:
+        return undecided
     cert = triage(candidate)
     return Certificate(INCONCLUSIVE, NUMERICAL, glob=cert.glob, loss=cert.loss, witness_loss=cert.witness_loss,
                        symmetries=cert.symmetries, reduced_min_eigenvalue=cert.reduced_min_eigenvalue,

@@ -14,12 +14,16 @@ from ..rationals import format_number
 STRICT_LOCAL_MIN = "strict_local_min"
 STRICT_MODULO_SYMMETRY = "strict_modulo_symmetry"
 NON_STRICT_LOCAL_MIN = "non_strict_local_min"
+# Extension of the format's vocabulary: a proved local minimum whose strictness is undecided (neither a strict
+# certificate nor an exhibited flat direction off the symmetry orbit). Never reported as strict nor as non-strict.
+LOCAL_MIN = "local_min"
 NOT_LOCAL_MIN = "not_local_min"
 NOT_CRITICAL = "not_critical"
 INCONCLUSIVE = "inconclusive"
 
-VERDICTS = (STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY, NON_STRICT_LOCAL_MIN, NOT_LOCAL_MIN, NOT_CRITICAL, INCONCLUSIVE)
-MINIMUM_VERDICTS = (STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY, NON_STRICT_LOCAL_MIN)
+VERDICTS = (STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY, NON_STRICT_LOCAL_MIN, LOCAL_MIN, NOT_LOCAL_MIN, NOT_CRITICAL,
+            INCONCLUSIVE)
+MINIMUM_VERDICTS = (STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY, NON_STRICT_LOCAL_MIN, LOCAL_MIN)
 STRICT_VERDICTS = (STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY)
 REFUTED_VERDICTS = (NOT_LOCAL_MIN, NOT_CRITICAL)
 

@@ -1,0 +1,211 @@
+"""Batched local optimisers over many starts at once (torch float64, torch.func.vmap over the starts).
+
+Every start follows its own trajectory (its own step sizes, L-BFGS memory and stopping time); the batch only
+shares the tensor operations. Converged starts leave the batch, so late iterations run on the stragglers only.
+
+* ``gd``: plain gradient descent with a fixed step, restarting from the same start with half the step when a run
+  diverges (the protocol of Safran and Shamir 2018, GD_code/findMinimum.m);
+* ``lbfgs``: L-BFGS (Nocedal and Wright, Numerical Optimization, Algorithm 7.4/7.5) with Armijo backtracking;
+* ``newton``: Newton with the absolute-value eigenvalue modification (Nocedal and Wright section 3.4; the
+  "saddle-free" variant turns negative curvature into descent) and Armijo backtracking.
+:func:`polish` then takes pure Newton steps (pseudo-inverse on the nonzero spectrum, which leaves symmetry
+directions alone) to bring end points to machine precision.
+Floats here are search, not proof.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.func import hessian, vmap
+
+__all__ = ["BatchedLoss", "run_optimizer", "polish", "OPTIMIZERS"]
+
+OPTIMIZERS = ("lbfgs", "newton", "gd")
+ARMIJO = 1e-4
+
+
+class BatchedLoss:
+    """vmapped loss / gradient / Hessian of ``loss(theta)`` (a FloatModel's loss)."""
+
+    def __init__(self, loss):
+        self.value = vmap(loss)
+        self.hess = vmap(hessian(loss))
+
+    def grad(self, x):
+        """(gradients, values): reverse mode through the vmapped loss (starts are independent, so the gradient of
+        the sum is the stack of the gradients; cheaper than vmap(grad) for small networks)."""
+        with torch.enable_grad():
+            x = x.detach().requires_grad_(True)
+            v = self.value(x)
+            (g,) = torch.autograd.grad(v.sum(), x)
+        return g, v.detach()
+
+
+def _gd(fns, x, lr, max_iter, gtol):
+    x0 = x.clone()
+    B = x.shape[0]
+    iters = torch.zeros(B, dtype=torch.long)
+    ids = torch.arange(B)
+    xa, steps, ia = x.clone(), torch.full((B,), float(lr), dtype=x.dtype), torch.zeros(B, dtype=torch.long)
+    for _ in range(max_iter):
+        if ids.numel() == 0:
+            break
+        g, v = fns.grad(xa)
+        gn = g.norm(dim=1)
+        bad = ~torch.isfinite(v) | ~torch.isfinite(gn) | (gn > 1e4)
+        done = (gn <= gtol) & ~bad
+        xa = torch.where(bad[:, None], x0[ids], xa - steps[:, None] * g * (~done)[:, None])
+        steps = torch.where(bad, steps / 2, steps)
+        ia = torch.where(bad, 0, ia + (~done).long())
+        if done.any():
+            x[ids[done]], iters[ids[done]] = xa[done], ia[done]
+            keep = ~done
+            ids, xa, steps, ia = ids[keep], xa[keep], steps[keep], ia[keep]
+    x[ids], iters[ids] = xa, ia
+    return x, iters
+
+
+def _two_loop(g, S, Y, rho):
+    """L-BFGS direction -H g from histories S, Y (B, m, P), oldest first; rho = 0 marks empty slots."""
+    q = g.clone()
+    m = S.shape[1]
+    alpha = torch.zeros(g.shape[0], m, dtype=g.dtype)
+    for i in range(m - 1, -1, -1):
+        alpha[:, i] = rho[:, i] * (S[:, i] * q).sum(1)
+        q = q - alpha[:, i, None] * Y[:, i]
+    sy = (S[:, -1] * Y[:, -1]).sum(1)
+    yy = (Y[:, -1] * Y[:, -1]).sum(1)
+    gamma = torch.where((rho[:, -1] != 0) & (yy > 0), sy / torch.where(yy > 0, yy, 1.0), torch.ones_like(sy))
+    r = gamma[:, None] * q
+    for i in range(m):
+        beta = rho[:, i] * (Y[:, i] * r).sum(1)
+        r = r + S[:, i] * (alpha[:, i] - beta)[:, None]
+    return -r
+
+
+def _armijo(fns, x, f, g, d, t0, tries=30):
+    """Backtracking: largest t = t0 / 2^j with f(x + t d) <= f + c t g.d (per start). Returns (t, f_new, ok)."""
+    slope = (g * d).sum(1)
+    t = t0.clone()
+    f_new = torch.full_like(f, float("inf"))
+    ok = torch.zeros_like(f, dtype=torch.bool)
+    todo = torch.arange(x.shape[0])
+    for _ in range(tries):
+        if todo.numel() == 0:
+            break
+        fv = fns.value(x[todo] + t[todo, None] * d[todo])
+        acc = torch.isfinite(fv) & (fv <= f[todo] + ARMIJO * t[todo] * slope[todo])
+        ia = todo[acc]
+        f_new[ia], ok[ia] = fv[acc], True
+        todo = todo[~acc]
+        t[todo] = t[todo] / 2
+    return t, f_new, ok
+
+
+def _lbfgs(fns, x, max_iter, gtol, memory=10):
+    """Works on compact arrays of the still-active starts; finished starts are written back into ``x``."""
+    B, P = x.shape
+    iters = torch.zeros(B, dtype=torch.long)
+    g, f = fns.grad(x)
+    ids = torch.nonzero(g.norm(dim=1) > gtol).flatten()
+    xa, ga, fa = x[ids], g[ids], f[ids]
+    n = ids.numel()
+    S, Y = torch.zeros(n, memory, P, dtype=x.dtype), torch.zeros(n, memory, P, dtype=x.dtype)
+    rho = torch.zeros(n, memory, dtype=x.dtype)
+    empty = torch.ones(n, dtype=torch.bool)
+    ia = torch.zeros(n, dtype=torch.long)
+    for _ in range(max_iter):
+        if ids.numel() == 0:
+            break
+        d = _two_loop(ga, S, Y, rho)
+        d = torch.where(((d * ga).sum(1) < 0)[:, None], d, -ga)
+        t0 = torch.where(empty, torch.clamp(1.0 / ga.norm(dim=1), max=1.0), torch.ones_like(fa))
+        t, f_new, ok = _armijo(fns, xa, fa, ga, d, t0)
+        s = t[:, None] * d * ok[:, None]
+        x_new = xa + s
+        g_new, f_new = fns.grad(x_new)
+        y = g_new - ga
+        sy = (s * y).sum(1)
+        upd = ok & (sy > 1e-12 * s.norm(dim=1) * y.norm(dim=1))
+        if upd.any():
+            S = torch.where(upd[:, None, None], torch.cat([S[:, 1:], s[:, None]], 1), S)
+            Y = torch.where(upd[:, None, None], torch.cat([Y[:, 1:], y[:, None]], 1), Y)
+            r_new = torch.where(upd, 1.0 / torch.where(upd, sy, 1.0), 0.0)
+            rho = torch.where(upd[:, None], torch.cat([rho[:, 1:], r_new[:, None]], 1), rho)
+        # no acceptable step: clear the memory (next step is steepest descent); twice in a row: stop
+        stuck = ~ok
+        stop = stuck & empty
+        empty = stuck
+        if stuck.any():
+            S, Y, rho = S * ~stuck[:, None, None], Y * ~stuck[:, None, None], rho * ~stuck[:, None]
+        xa, ga, fa = x_new, g_new, f_new
+        ia = ia + 1
+        fin = (ga.norm(dim=1) <= gtol) | stop | ~torch.isfinite(fa)
+        if fin.any():
+            x[ids[fin]], iters[ids[fin]] = xa[fin], ia[fin]
+            k = ~fin
+            ids, xa, ga, fa, S, Y, rho, empty, ia = (a[k] for a in (ids, xa, ga, fa, S, Y, rho, empty, ia))
+    x[ids], iters[ids] = xa, ia
+    return x, iters
+
+
+def _newton_direction(H, g, floor=1e-8):
+    lam, V = torch.linalg.eigh(H)
+    scale = torch.clamp(lam.abs().amax(1, keepdim=True), min=1.0)
+    inv = 1.0 / torch.maximum(lam.abs(), floor * scale)
+    return -(V @ (inv * (V.transpose(1, 2) @ g[..., None]).squeeze(-1))[..., None]).squeeze(-1)
+
+
+def _newton(fns, x, max_iter, gtol):
+    B = x.shape[0]
+    iters = torch.zeros(B, dtype=torch.long)
+    g, f = fns.grad(x)
+    active = torch.nonzero(g.norm(dim=1) > gtol).flatten()
+    for _ in range(max_iter):
+        if active.numel() == 0:
+            break
+        a = active
+        d = _newton_direction(fns.hess(x[a]), g[a])
+        t, f_new, ok = _armijo(fns, x[a], f[a], g[a], d, torch.ones(a.numel(), dtype=x.dtype))
+        x[a] = torch.where(ok[:, None], x[a] + t[:, None] * d, x[a])
+        g_new, fv = fns.grad(x[a])
+        g[a], f[a] = g_new, fv
+        iters[a] += 1
+        active = a[ok & (g_new.norm(dim=1) > gtol)]
+    return x, iters
+
+
+def run_optimizer(fns, x, optimizer="lbfgs", max_iter=2000, gtol=1e-7, lr=0.1):
+    """Optimise every row of ``x`` (B x P, float64) in place; returns (x, iterations per start)."""
+    if optimizer == "gd":
+        return _gd(fns, x, lr, max_iter, gtol)
+    if optimizer == "lbfgs":
+        return _lbfgs(fns, x, max_iter, gtol)
+    if optimizer == "newton":
+        return _newton(fns, x, max_iter, gtol)
+    raise ValueError(f"unknown optimizer {optimizer!r}")
+
+
+def polish(fns, x, steps=6, rcond=1e-10):
+    """Pure Newton steps with the Hessian's pseudo-inverse (eigenvalues below rcond * max dropped), each start kept
+    only while its gradient norm decreases. Returns (x, loss, gradient norm, smallest Hessian eigenvalue)."""
+    g, f = fns.grad(x)
+    gn = g.norm(dim=1)
+    for _ in range(steps):
+        H = fns.hess(x)
+        lam, V = torch.linalg.eigh(H)
+        cut = rcond * torch.clamp(lam.abs().amax(1, keepdim=True), min=1e-300)
+        inv = torch.where(lam.abs() > cut, 1.0 / torch.where(lam.abs() > cut, lam, 1.0), torch.zeros_like(lam))
+        d = -(V @ (inv * (V.transpose(1, 2) @ g[..., None]).squeeze(-1))[..., None]).squeeze(-1)
+        x_new = x + d
+        g_new, f_new = fns.grad(x_new)
+        gn_new = g_new.norm(dim=1)
+        better = torch.isfinite(f_new) & (gn_new < gn)
+        if not better.any():
+            break
+        x = torch.where(better[:, None], x_new, x)
+        g = torch.where(better[:, None], g_new, g)
+        f = torch.where(better, f_new, f)
+        gn = torch.where(better, gn_new, gn)
+    lam_min = torch.linalg.eigvalsh(fns.hess(x))[:, 0]
+    return x, f, gn, lam_min

@@ -1,0 +1,459 @@
+"""Multi-start search for local minima, clustered modulo symmetries and handed to the verifiers.
+
+Pipeline (DESIGN.md "Numerical triage"; verification.md section 0, steps 1-5):
+1. starts: start i draws its coordinates from ``numpy.random.default_rng([seed, 2, i])`` (N(0, scale^2/fan_in),
+   Xavier-type as in Safran and Shamir 2018), so a start does not depend on how the work is chunked;
+2. chunks of starts are optimised together (:mod:`.optimizers`: vmap over the starts, torch float64), polished by
+   Newton steps and clustered modulo the unit symmetries (:mod:`spurious.symmetries`) inside the worker;
+3. chunk results are merged in chunk order (deterministic for a fixed seed whatever ran them: one process, a
+   process pool or a Dask cluster, see :mod:`.executors`);
+4. each distinct end point becomes a :class:`~spurious.candidate.Candidate` (float coordinates taken exactly as
+   dyadic rationals) whose witness is the best point found, and goes to :func:`spurious.verifiers.verify`.
+   Where no proof applies, the float triage verdict is reported with ``rigor: numerical``.
+Hit counts per minimum are the basin-hit frequencies that Safran and Shamir (ICML 2018, Table 1) report.
+An interrupt (KeyboardInterrupt, from Ctrl-C or a callback) stops the search; what was found is still verified,
+and a second interrupt stops verification, keeping what was certified so far.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..candidate import Candidate, loads_candidate
+from ..errors import InputError
+from ..symmetries import aligned_distance, canonical_float, normalise_units
+from .optimizers import OPTIMIZERS
+
+__all__ = ["SearchSpec", "SearchResult", "Minimum", "search", "run_chunk", "ChunkResult"]
+
+MAX_STARTS = 100_000_000
+ZERO_LOSS = 1e-10
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """Everything a worker needs, as plain values (the problem travels as candidate-format JSON text)."""
+
+    problem_json: str
+    starts: int
+    seed: int = 0
+    optimizer: str = "lbfgs"
+    chunk_size: int = 500
+    max_iter: int = 1000
+    gtol: float = 1e-6
+    lr: float = 0.1
+    polish_steps: int = 8
+    converged_tol: float = 1e-9
+    cluster_tol: float = 1e-5
+    init_scale: float = 1.0
+    fault_dir: str | None = None   # tests only: each chunk fails once (a simulated lost worker)
+
+    def __post_init__(self):
+        if not isinstance(self.starts, int) or not 1 <= self.starts <= MAX_STARTS:
+            raise InputError(f"--starts: expected an integer from 1 to {MAX_STARTS}, got {self.starts!r}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise InputError(f"--seed: expected a non-negative integer, got {self.seed!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise InputError(f"--optimizer: expected one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if not isinstance(self.chunk_size, int) or self.chunk_size < 1:
+            raise InputError(f"--chunk-size: expected a positive integer, got {self.chunk_size!r}")
+        for name in ("lr", "gtol", "converged_tol", "cluster_tol", "init_scale"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise InputError(f"{name}: expected a positive number, got {v!r}")
+
+    @classmethod
+    def build(cls, problem, base, starts, **options):
+        text = Candidate(problem, base).dumps(indent=None)
+        return cls(problem_json=text, starts=starts, **options)
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.starts // self.chunk_size)
+
+    def chunk_range(self, index):
+        lo = index * self.chunk_size
+        return lo, min(self.starts, lo + self.chunk_size)
+
+    def token(self) -> str:
+        return hashlib.sha256(json.dumps(self.__dict__, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------------------- worker side
+_MODELS: dict = {}
+
+
+class _Model:
+    """Problem, base point, float model and vmapped loss of one spec (cached per worker process)."""
+
+    def __init__(self, spec):
+        from ..arithmetic.floating import FloatModel
+        from .optimizers import BatchedLoss
+
+        cand = loads_candidate(spec.problem_json, "search problem")
+        self.problem, self.base = cand.problem, cand.point
+        self.network = net = cand.problem.network
+        self.wd = float(cand.problem.loss.weight_decay)
+        self.float_model = FloatModel(cand.problem, cand.point)
+        self.fns = BatchedLoss(self.float_model.loss)
+        self.base_arrays = cand.point.arrays_float()
+        offsets, self.P = net.layer_offsets()
+        self.std = np.zeros(self.P)
+        for (dout, din, has_b), off in zip(net.layer_shapes(), offsets):
+            if off is not None:
+                self.std[off:off + dout * din + (dout if has_b else 0)] = spec.init_scale / math.sqrt(din)
+
+    def layers(self, theta):
+        """Per-layer (W, b) float arrays: trainable layers from theta, fixed ones from the base point."""
+        offsets, _ = self.network.layer_offsets()
+        out = []
+        for (dout, din, has_b), off, (W0, b0) in zip(self.network.layer_shapes(), offsets, self.base_arrays):
+            if off is None:
+                out.append((W0, b0))
+                continue
+            W = np.asarray(theta[off:off + dout * din]).reshape(dout, din)
+            out.append((W, np.asarray(theta[off + dout * din: off + dout * din + dout]) if has_b else None))
+        return out
+
+    def normalised(self, theta):
+        return normalise_units(self.network, self.layers(theta), self.wd)
+
+
+def model_for(spec) -> _Model:
+    key = hashlib.sha256(spec.problem_json.encode()).hexdigest() + repr(spec.init_scale)
+    if key not in _MODELS:
+        _MODELS.clear()
+        _MODELS[key] = _Model(spec)
+    return _MODELS[key]
+
+
+def initial_points(model, seed, lo, hi):
+    """Start i: N(0, std^2) coordinates from default_rng([seed, 2, i]) (independent of chunking)."""
+    return np.stack([np.random.default_rng([seed, 2, i]).standard_normal(model.P) * model.std
+                     for i in range(lo, hi)]) if hi > lo else np.zeros((0, model.P))
+
+
+@dataclass
+class ChunkResult:
+    """Clusters of one chunk (representative = lowest start index) and its best point."""
+
+    index: int
+    n: int
+    reps: np.ndarray
+    rep_starts: np.ndarray
+    hits: np.ndarray
+    losses: np.ndarray
+    grad_norms: np.ndarray
+    min_eigs: np.ndarray
+    unconverged: int
+    best_loss: float
+    best_start: int
+    best_point: np.ndarray
+    iterations: float
+    seconds: float
+
+
+def _maybe_fail(spec, index):
+    if spec.fault_dir is None:
+        return
+    marker = os.path.join(spec.fault_dir, f"chunk-{index}")
+    if not os.path.exists(marker):
+        with open(marker, "w"):
+            pass
+        raise RuntimeError(f"simulated lost worker on chunk {index}")
+
+
+def run_chunk(spec: SearchSpec, index: int) -> ChunkResult:
+    """Optimise, polish and cluster the starts of chunk ``index`` (module-level: runs in any worker)."""
+    import torch
+
+    from .optimizers import polish, run_optimizer
+
+    t0 = time.perf_counter()
+    _maybe_fail(spec, index)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one process per core; small batched ops lose badly to thread contention
+    try:
+        return _run_chunk(spec, index, t0)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_chunk(spec, index, t0):
+    import torch
+
+    from .optimizers import polish, run_optimizer
+
+    m = model_for(spec)
+    lo, hi = spec.chunk_range(index)
+    x = torch.as_tensor(initial_points(m, spec.seed, lo, hi))
+    x, iters = run_optimizer(m.fns, x, spec.optimizer, spec.max_iter, spec.gtol, spec.lr)
+    x, f, gn, lam = polish(m.fns, x, spec.polish_steps)
+    x, f, gn, lam = (t.detach().numpy() for t in (x, f, gn, lam))
+    finite = np.isfinite(f) & np.isfinite(gn) & np.all(np.isfinite(x), axis=1)
+    # converged: a critical point to float precision, or (numerically) zero loss, the least value of the squared
+    # loss, where the gradient can stall at ~1e-7 (kernel formulas lose digits at parallel unit pairs)
+    conv = finite & ((gn <= spec.converged_tol * np.maximum(1.0, np.abs(f))) | (np.abs(f) <= ZERO_LOSS))
+    starts = np.arange(lo, hi)
+    idx = np.nonzero(conv)[0]
+    clusters = cluster_points(m, [(x[i], f[i], int(starts[i]), 1, gn[i], lam[i]) for i in idx], spec.cluster_tol)
+    fb = np.where(finite, f, np.inf)
+    b = int(np.argmin(fb)) if finite.any() else 0
+    return ChunkResult(index=index, n=hi - lo,
+                       reps=np.array([c.theta for c in clusters]).reshape(len(clusters), m.P),
+                       rep_starts=np.array([c.first_start for c in clusters], dtype=np.int64),
+                       hits=np.array([c.hits for c in clusters], dtype=np.int64),
+                       losses=np.array([c.loss for c in clusters]),
+                       grad_norms=np.array([c.grad_norm for c in clusters]),
+                       min_eigs=np.array([c.min_eigenvalue for c in clusters]),
+                       unconverged=int((~conv).sum()), best_loss=float(fb[b]), best_start=int(starts[b]) if hi > lo
+                       else -1, best_point=x[b] if hi > lo else np.zeros(m.P), iterations=float(iters.float().mean())
+                       if hi > lo else 0.0, seconds=time.perf_counter() - t0)
+
+
+# ----------------------------------------------------------------------------------------------- clustering
+@dataclass
+class Minimum:
+    """One distinct end point (modulo symmetries) with its hit count and, after verification, its certificate."""
+
+    theta: np.ndarray
+    loss: float
+    first_start: int
+    hits: int
+    grad_norm: float
+    min_eigenvalue: float
+    normalised: list = field(default=None, repr=False)
+    family: int = 0                   # minima with the same loss and smallest eigenvalue (see assign_families)
+    candidate: Candidate | None = field(default=None, repr=False)
+    certificate: object = None        # from spurious.verifiers.verify
+    numerical: object = None          # float triage, when no proof was obtained
+    id: str = ""
+
+    @property
+    def reported(self):
+        """The certificate if it proves something, else the numerical triage (else None: not verified)."""
+        if self.certificate is not None and self.certificate.proved:
+            return self.certificate
+        return self.numerical if self.numerical is not None else self.certificate
+
+    @property
+    def certified_spurious(self) -> bool:
+        return self.certificate is not None and self.certificate.spurious
+
+    def to_json(self, starts) -> dict:
+        from ..verifiers.verdicts import _fmt
+
+        c = self.reported
+        out = {"id": self.id, "loss": _fmt(c.loss) if c is not None and c.loss is not None else self.loss,
+               "verdict": c.verdict if c is not None else "unverified",
+               "global": c.glob if c is not None else "unknown",
+               "rigor": c.rigor if c is not None else "numerical",
+               "hits": self.hits, "fraction": self.hits / starts if starts else 0.0, "family": self.family,
+               "float_loss": self.loss, "first_start": self.first_start, "grad_norm": self.grad_norm,
+               "min_hessian_eigenvalue": self.min_eigenvalue}
+        if c is not None:
+            out["witness_loss"] = _fmt(c.witness_loss)
+            out["reduced_min_eigenvalue"] = _fmt(c.reduced_min_eigenvalue)
+            out["reasons"] = list(c.reasons)
+        if self.certificate is not None and c is not self.certificate:
+            out["proof_attempt"] = {"verdict": self.certificate.verdict, "rigor": self.certificate.rigor,
+                                    "reasons": list(self.certificate.reasons[:3])}
+        return out
+
+
+def cluster_points(model, points, tol, clusters=None):
+    """Greedy clustering in the given order: a point joins the first cluster with (nearly) the same loss whose
+    representative it matches modulo symmetries within ``tol`` (max-abs on normalised units), else founds one.
+    All end points with loss <= ZERO_LOSS form one cluster (often a manifold of interpolating global minima).
+
+    ``points``: iterable of (theta, loss, start, hits, grad_norm, min_eig). Representatives are the first members.
+    """
+    clusters = [] if clusters is None else clusters
+    for theta, loss, start, hits, gn, lam in points:
+        norm = model.normalised(theta)
+        ltol = 1e-8 * max(1.0, abs(loss))
+        for c in clusters:
+            if loss <= ZERO_LOSS and c.loss <= ZERO_LOSS:  # the (numerically) zero-loss set: one global entry
+                c.hits += int(hits)
+                break
+            if abs(c.loss - loss) <= ltol and \
+                    aligned_distance(model.network, c.normalised, norm, model.wd) <= tol * max(1.0, _scale(norm)):
+                c.hits += int(hits)
+                break
+        else:
+            clusters.append(Minimum(np.array(theta), float(loss), int(start), int(hits), float(gn), float(lam),
+                                    normalised=norm))
+    return clusters
+
+
+def assign_families(minima, rtol=1e-9, eig_tol=1e-6):
+    """Number families: minima (sorted by loss) with equal loss and smallest Hessian eigenvalue within tolerance.
+
+    Distinct minima of one family are usually copies under a symmetry of the *problem* rather than of the network
+    (e.g. Safran-Shamir's permutations of input coordinates together with teacher units, which their paper merges);
+    this is a grouping for reports, never used as a proof.
+    """
+    fam, prev = -1, None
+    for m in minima:
+        if prev is None or abs(m.loss - prev.loss) > rtol * max(1.0, abs(m.loss)) or \
+                abs(m.min_eigenvalue - prev.min_eigenvalue) > eig_tol * max(1.0, abs(m.min_eigenvalue)):
+            fam += 1
+            prev = m
+        m.family = fam
+    return minima
+
+
+def _scale(layers):
+    return max((float(np.max(np.abs(W))) for W, _ in layers if W.size), default=1.0)
+
+
+def merge_chunks(model, results, tol):
+    """Merge chunk results in chunk order into global clusters; also the global best point."""
+    clusters = []
+    best = (math.inf, -1, None)
+    for r in sorted(results, key=lambda r: r.index):
+        pts = [(r.reps[i], r.losses[i], int(r.rep_starts[i]), int(r.hits[i]), r.grad_norms[i], r.min_eigs[i])
+               for i in range(len(r.hits))]
+        cluster_points(model, pts, tol, clusters)
+        if (r.best_loss, r.best_start) < best[:2] and r.best_start >= 0:
+            best = (r.best_loss, r.best_start, r.best_point)
+    return clusters, best
+
+
+def float_id(network, layers, wd=0) -> str:
+    """Id of a float end point: hash of its rounded canonical form (for results; catalog ids are exact)."""
+    text = json.dumps([network.to_json(), canonical_float(network, layers, wd)], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+# ------------------------------------------------------------------------------------------------- driver
+@dataclass
+class SearchResult:
+    """What a search found: minima sorted by loss, with hit counts and certificates."""
+
+    spec: SearchSpec
+    minima: list
+    starts_done: int
+    unconverged: int
+    best_loss: float
+    best_start: int
+    best_point: np.ndarray | None
+    chunks_done: int
+    interrupted: bool = False
+    verification_interrupted: bool = False
+    seconds: float = 0.0
+    search_seconds: float = 0.0
+
+    @property
+    def certified_spurious(self) -> list:
+        return [m for m in self.minima if m.certified_spurious]
+
+    @property
+    def numerically_spurious(self) -> list:
+        """Minima whose reported verdict (proof or float triage) is a minimum and that are not global."""
+        from ..verifiers.verdicts import MINIMUM_VERDICTS, NOT_GLOBAL
+
+        return [m for m in self.minima if m.reported is not None and m.reported.verdict in MINIMUM_VERDICTS
+                and m.reported.glob == NOT_GLOBAL]
+
+    def to_json(self) -> dict:
+        s = self.spec
+        return {"starts": self.starts_done, "requested_starts": s.starts, "seed": s.seed, "optimizer": s.optimizer,
+                "chunk_size": s.chunk_size, "interrupted": self.interrupted,
+                "unconverged": self.unconverged, "best_loss": self.best_loss if math.isfinite(self.best_loss)
+                else None, "certified_spurious": len(self.certified_spurious),
+                "seconds": round(self.seconds, 3),
+                "minima": [m.to_json(self.starts_done) for m in self.minima]}
+
+
+def _witness_for(model, m, best):
+    """The best point found, as an exact Point, when it is not this minimum's own representative."""
+    loss, start, theta = best
+    if theta is None or start == m.first_start or not loss < m.loss:
+        return None
+    return model.base.with_flat(model.network, [float(v) for v in theta])
+
+
+def certify(minimum, verifier=None, rigor="auto"):
+    """Run the verifier; when it proves nothing, add the float triage (rigor numerical)."""
+    from ..verifiers import verify
+    from ..verifiers.numerical import triage
+
+    cert = (verifier or verify)(minimum.candidate, rigor=rigor) if rigor != "numerical" else None
+    minimum.certificate = cert
+    if cert is None or not cert.proved:
+        minimum.numerical = triage(minimum.candidate)
+    return minimum
+
+
+def search(problem, base=None, *, starts=1000, seed=0, optimizer="lbfgs", workers=1, scheduler=None, client=None,
+           retries=2, callback=None, on_minimum=None, verify=True, max_verify=50, rigor="auto", verifier=None,
+           id_fn=None, meta=None, **options) -> SearchResult:
+    """Multi-start search on ``problem`` (fixed layers from ``base``; default zeros) and verification.
+
+    ``callback(event)`` is called after each chunk (``event``: dict with chunks_done, n_chunks, starts_done); it may
+    raise KeyboardInterrupt to stop the search. ``on_minimum(minimum)`` is called after each verification (the
+    CLI saves certified minima there). ``verifier`` replaces :func:`spurious.verifiers.verify` (tests);
+    ``id_fn(candidate)`` computes the reported id (the CLI passes the catalog's stable id).
+    Remaining ``options`` go to :class:`SearchSpec` (chunk_size, max_iter, gtol, lr, cluster_tol, ...).
+    """
+    from .executors import iter_chunks
+
+    t0 = time.perf_counter()
+    if base is None:
+        base = _zero_point(problem.network)
+    spec = SearchSpec.build(problem, base, starts, seed=seed, optimizer=optimizer, **options)
+    model = model_for(spec)
+    results, interrupted = [], False
+    it = iter_chunks(spec, range(spec.n_chunks), workers=workers, scheduler=scheduler, client=client,
+                     retries=retries)
+    try:
+        for r in it:
+            results.append(r)
+            if callback is not None:
+                callback({"chunks_done": len(results), "n_chunks": spec.n_chunks,
+                          "starts_done": sum(x.n for x in results), "starts": spec.starts, "result": r})
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        it.close()
+    t_search = time.perf_counter() - t0
+    clusters, best = merge_chunks(model, results, spec.cluster_tol)
+    clusters.sort(key=lambda c: (c.loss, c.first_start))
+    assign_families(clusters)
+    res = SearchResult(spec, clusters, sum(r.n for r in results), sum(r.unconverged for r in results), best[0],
+                       best[1], best[2], len(results), interrupted, search_seconds=t_search)
+    base_meta = {"construction": "search", "params": {"seed": seed, "starts": spec.starts, "optimizer": optimizer,
+                                                      "chunk_size": spec.chunk_size}}
+    base_meta.update(meta or {})
+    for m in clusters:
+        witness = _witness_for(model, m, best)
+        note = f"reached by {m.hits} of {res.starts_done} starts (first: start {m.first_start})"
+        m.candidate = Candidate(model.problem, model.base.with_flat(model.network, [float(v) for v in m.theta]),
+                                witness, dict(base_meta, notes=note))
+        m.id = id_fn(m.candidate) if id_fn is not None else float_id(model.network, model.layers(m.theta), model.wd)
+    if verify:
+        order = sorted(clusters, key=lambda c: (-c.hits, c.loss, c.first_start))[:max_verify]
+        try:
+            for m in order:
+                certify(m, verifier, rigor)
+                if on_minimum is not None:
+                    on_minimum(m)
+        except KeyboardInterrupt:
+            res.interrupted = res.verification_interrupted = True
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def _zero_point(network):
+    from ..network import Point
+
+    return Point.from_arrays([np.zeros((d, k)) for d, k, _ in network.layer_shapes()],
+                             [np.zeros(d) if hb else None for d, _, hb in network.layer_shapes()])

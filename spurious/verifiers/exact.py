@@ -1,0 +1,426 @@
+"""The exact proof path: piecewise-linear and polynomial activations on finite data, all in exact rationals.
+
+Steps (DESIGN.md, "What a certificate is"; issue 3 items 1, 2, 3, 6, 7):
+
+1. Exact evaluation; a pre-activation on a breakpoint sends the point to the kink test (:mod:`.kinks`).
+2. First order: a nonzero exact gradient gives ``not_critical`` (descent direction -gradient, decrease checked at an
+   explicit exact step).
+3. Symmetry tangents (:mod:`.symmetry`): exact rank, and H t = 0 checked exactly (a failure is a bug).
+4. Second order: exact inertia of H (:mod:`.inertia`). A negative eigenvalue gives ``not_local_min`` with an exact
+   direction; nullity = rank of the tangents gives ``strict_local_min`` / ``strict_modulo_symmetry`` (Morse-Bott:
+   the orbit is a manifold of that dimension through the point, and H is positive definite on a complement of its
+   tangent space); more nullity is degenerate and needs a further argument: a higher-order line test along kernel
+   directions (refutes), dead units (the loss is locally independent of their weights), the product-space argument
+   for one hidden layer (:mod:`.product_space`), or zero loss; otherwise ``inconclusive``.
+5. ``global`` from the witness or from a zero loss (:mod:`.globality`).
+"""
+
+from __future__ import annotations
+
+import random
+
+from flint import fmpq, fmpq_mat
+
+from ..arithmetic import evaluate_exact
+from ..errors import InternalError
+from ..rationals import fmpq_to_float
+from . import register_path
+from .globality import global_status
+from .inertia import inertia, min_positive_eigenvalue_bound, nullspace, rank, to_mat
+from .symmetry import symmetry_names, symmetry_tangents
+from .verdicts import (EXACT, INCONCLUSIVE, LOCAL_MIN, NON_STRICT_LOCAL_MIN, NOT_CRITICAL, NOT_GLOBAL, NOT_LOCAL_MIN,
+                       STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY, Certificate)
+
+__all__ = ["accepts", "run", "descent_step", "line_polynomial"]
+
+MAX_HALVINGS = 120
+METHOD = "exact rational (fmpq) second-order analysis"
+
+
+def accepts(candidate) -> bool:
+    return candidate.problem.exact_capable
+
+
+def _dec(q):
+    return f"{fmpq_to_float(q):.6g}"
+
+
+def descent_step(problem, point, direction, loss, max_halvings=MAX_HALVINGS):
+    """The first step t (from about 1/max|d_i|, halved at most max_halvings times) with loss(point + t d) < loss,
+    decided exactly; returns (t, loss) or None."""
+    net = problem.network
+    big = max((abs(x) for x in direction), default=fmpq(1))
+    t = fmpq(1)
+    while big > 1:  # start near a unit step in the largest coordinate
+        big /= 2
+        t /= 2
+    for _ in range(max_halvings + 1):
+        new = evaluate_exact(problem, point.shift(net, direction, t), order=0).loss
+        if new < loss:
+            return t, new
+        t /= 2
+    return None
+
+
+def _loss_degree(network) -> int:
+    """An upper bound on the degree of the loss (within one activation pattern) as a polynomial in the parameters."""
+    deg = 1
+    for l in range(1, network.depth):
+        act = network.activations[l - 1]
+        q = 1 if act.kind == "piecewise_linear" else len(act.coefficients) - 1
+        deg = 1 + max(q, 0) * deg
+    return max(2 * deg, 2)
+
+
+def line_polynomial(problem, point, d):
+    """Exact coefficients a_0..a_D of p(t) = loss(point + t d) on a segment [0, tau] inside one pattern.
+
+    Valid for polynomial activations (any depth) and for one-hidden-layer piecewise-linear networks (pre-activations
+    are affine in t there, so equal pieces at both ends mean one pattern on the whole segment). Returns
+    (coefficients, tau) or None when it does not apply.
+    """
+    net = problem.network
+    pl = any(a.kind == "piecewise_linear" for a in net.activations)
+    if pl and net.depth != 2:
+        return None
+    D = _loss_degree(net)
+    tau = fmpq(1)
+    for _ in range(60):
+        if not pl or _same_pieces(problem, point, point.shift(net, d, D * tau)):
+            break
+        tau /= 2
+    else:
+        return None
+    ts = [k * tau for k in range(D + 1)]
+    vals = [evaluate_exact(problem, point.shift(net, d, t), order=0).loss for t in ts]
+    V = fmpq_mat([[t ** e for e in range(D + 1)] for t in ts])
+    a = V.solve(fmpq_mat(D + 1, 1, vals))
+    return [a[e, 0] for e in range(D + 1)], tau
+
+
+def _piece_indices(problem, point):
+    """Index of the linear piece of every first-layer pre-activation (None on a breakpoint); one hidden layer."""
+    L = point.layers[0]
+    bps = problem.network.activations[0].breakpoints
+    out = []
+    for k, row in enumerate(L.W):
+        for x in problem.data.X:
+            z = sum((w * v for w, v in zip(row, x)), fmpq(0)) + (L.b[k] if L.b is not None else 0)
+            out.append(None if any(z == c for c in bps) else sum(1 for c in bps if z > c))
+    return out
+
+
+def _same_pieces(problem, a, b):
+    """Both points have every pre-activation strictly inside the same piece (one hidden layer: pre-activations
+    are affine along the segment, so the whole segment then lies in one pattern)."""
+    pa, pb = _piece_indices(problem, a), _piece_indices(problem, b)
+    return None not in pa and pa == pb
+
+
+def _line_test(problem, point, H, tangent_rows, ev, reasons, seed=0):
+    """Look along kernel directions of H (beyond the tangents) at the exact line polynomial.
+
+    Returns ("descent", d, order) when the lowest nonzero coefficient proves a decrease, ("flat", e) for an exact
+    flat line not in span(T), or None.
+    """
+    net = problem.network
+    if any(a.kind == "piecewise_linear" for a in net.activations) and net.depth != 2:
+        return None
+    kernel = nullspace(H)
+    rT = rank(tangent_rows) if tangent_rows else 0
+    kernel = [k for k in kernel if rank(list(tangent_rows) + [k]) > rT]
+    if not kernel:
+        return None
+    rng = random.Random(seed)
+    cands = list(kernel) + [tuple(a + b for a, b in zip(u, v)) for u in kernel for v in kernel if u is not v][:12]
+    cands += [tuple(a - b for a, b in zip(u, v)) for u in kernel for v in kernel if u is not v][:12]
+    for _ in range(8):
+        coef = [rng.randint(-3, 3) for _ in kernel]
+        cands.append(tuple(sum((c * k[i] for c, k in zip(coef, kernel)), fmpq(0)) for i in range(H.nrows())))
+    flat = None
+    for d in cands[:40]:
+        if all(x == 0 for x in d):
+            continue
+        res = line_polynomial(problem, point, d)
+        if res is None:
+            return None
+        a, tau = res
+        nz = [(e, c) for e, c in enumerate(a) if e >= 1 and c != 0]
+        if not nz:
+            if flat is None and rank(list(tangent_rows) + [list(d)]) > rT:
+                flat = d
+            continue
+        e, c = nz[0]
+        if e % 2 == 1 or c < 0:
+            sgn = -1 if (e % 2 == 1 and c > 0) else 1
+            direction = tuple(sgn * x for x in d)
+            reasons.append(f"along the kernel direction d (d^T H d = 0), loss(x + t d) - loss(x) is exactly the "
+                           f"polynomial with lowest term {c} t^{e} on [0, {_D_str(tau, problem)}] (interpolated from "
+                           f"exact values inside one pattern): "
+                           + ("an odd lowest order, so the loss decreases on one side" if e % 2 else
+                              "a negative even lowest order, so the loss decreases")
+                           + ": not a local minimum")
+            return ("descent", direction, e)
+    if flat is not None:
+        return ("flat", flat)
+    return None
+
+
+def _D_str(tau, problem):
+    return str(_loss_degree(problem.network) * tau)
+
+
+def _dead_units(problem, point, ev):
+    """Hidden units on a zero-slope piece at every sample (strictly: no kinks). -> [(layer, unit, value_is_zero)]."""
+    net = problem.network
+    out = []
+    for l, layer_pieces in enumerate(ev.pieces, start=1):
+        act = net.activations[l - 1]
+        if act.kind != "piecewise_linear":
+            continue
+        for k, row in enumerate(layer_pieces):
+            if all(s == 0 for s in row):
+                # value on that piece: the activation is constant there; evaluate at one pre-activation
+                zero_value = _dead_value_is_zero(problem, point, l, k)
+                out.append((l, k, zero_value))
+    return out
+
+
+def _dead_value_is_zero(problem, point, l, k):
+    """Whether the constant output of a dead unit is 0 (then its outgoing weights multiply 0)."""
+    from ..arithmetic.contexts import EXACT
+
+    net = problem.network
+    act = net.activations[l - 1]
+    # the constant value of sigma on a zero-slope piece: evaluate sigma at a point of that piece
+    slopes, bps = act.slopes, act.breakpoints
+    values = []
+    for p, s in enumerate(slopes):
+        if s != 0:
+            continue
+        z = bps[0] - 1 if p == 0 else (bps[-1] + 1 if p == len(bps) else (bps[p - 1] + bps[p]) / 2)
+        values.append(act.evaluate(EXACT, z)[0])
+    return all(v == 0 for v in values)
+
+
+def _dead_flat_coords(problem, dead):
+    """Coordinates the loss does not depend on near the point; with weight decay only the (unpenalised) biases."""
+    net = problem.network
+    wd = problem.loss.weight_decay != 0
+    offsets, P = net.layer_offsets()
+    shapes = net.layer_shapes()
+    flat = set()
+    for l, k, zero in dead:
+        off = offsets[l - 1]
+        dout, din, has_b = shapes[l - 1]
+        if off is not None:
+            if not wd:
+                flat.update(off + k * din + j for j in range(din))
+            if has_b:
+                flat.add(off + dout * din + k)
+        if zero and offsets[l] is not None and not wd:
+            nout, nin, _ = shapes[l]
+            flat.update(offsets[l] + o * nin + k for o in range(nout))
+    return sorted(flat)
+
+
+def _dead_unit_argument(problem, point, H, tangent_rows, ev, reasons):
+    """Non-strict local minimum from dead units, if the rest is strict modulo symmetry. Returns flat coords or None."""
+    dead = _dead_units(problem, point, ev)
+    if not dead:
+        return None
+    flat = _dead_flat_coords(problem, dead)
+    if not flat:
+        return None
+    P = H.nrows()
+    keep = [q for q in range(P) if q not in set(flat)]
+    Hk = fmpq_mat([[H[a, b] for b in keep] for a in keep]) if keep else fmpq_mat(0, 0)
+    Tk = [[t[q] for q in keep] for t in tangent_rows]
+    Tk = [t for t in Tk if any(x != 0 for x in t)]
+    for t in Tk:
+        v = Hk * fmpq_mat(len(keep), 1, t) if keep else None
+        if v is not None and any(v[q, 0] != 0 for q in range(len(keep))):
+            reasons.append("dead-unit argument: a restricted symmetry tangent is not in the kernel of the reduced "
+                           "Hessian; not used")
+            return None
+    rTk = rank(Tk) if Tk else 0
+    inn = inertia(Hk, want_direction=False)
+    names = ", ".join(f"layer {l} unit {k}" for l, k, _ in dead)
+    if inn.n_neg == 0 and inn.n_zero == rTk:
+        reasons.append(f"dead unit(s) {names}: every pre-activation lies strictly inside a zero-slope piece, so near "
+                       f"the point their outputs are constant and the loss does not depend on their incoming weights "
+                       f"(nor on their outgoing weights when the constant is 0)"
+                       + ("; with weight decay only their (unpenalised) biases are flat" if problem.loss.weight_decay
+                          else "") + f": {len(flat)} flat coordinate(s)")
+        reasons.append(f"the Hessian of the loss in the remaining {len(keep)} coordinates is positive semidefinite "
+                       f"with nullity {inn.n_zero} = dimension of the restricted symmetry orbit: a strict local "
+                       "minimum modulo symmetry of the reduced loss (Morse-Bott), hence a local minimum of the loss")
+        return flat
+    reasons.append(f"dead unit(s) {names}: after removing their {len(flat)} flat coordinate(s) the Hessian still has "
+                   f"nullity {inn.n_zero} > {rTk} (restricted symmetries): not decided by this argument")
+    return None
+
+
+def _tangent_checks(problem, point, H, reasons):
+    tangents = symmetry_tangents(problem.network, point, problem.loss.weight_decay)
+    rows = [list(t.vector) for t in tangents]
+    P = H.nrows()
+    for t in tangents:
+        v = H * fmpq_mat(P, 1, list(t.vector))
+        if any(v[q, 0] != 0 for q in range(P)):
+            raise InternalError(f"H t != 0 for the symmetry tangent '{t.name}' at an exact critical point")
+    r = rank(rows) if rows else 0
+    if tangents:
+        msg = (f"{len(tangents)} symmetry tangent(s) ({', '.join(symmetry_names(tangents))}), H t = 0 checked exactly "
+               f"for each; their span has dimension {r}")
+        if r < len(tangents):
+            zero = sum(1 for t in tangents if all(x == 0 for x in t.vector))
+            msg += (f" < {len(tangents)}: dependent ({zero} zero tangent(s), e.g. a unit with all parameters 0 is a "
+                    f"fixed point of its rescaling); the orbit through the point is a manifold of dimension {r}")
+        reasons.append(msg)
+    return tangents, rows, r
+
+
+def _finish(candidate, verdict, loss, reasons, tangents=(), direction=None, lower_point=False, reduced=None):
+    glob, wl = "unknown", None
+    greasons = []
+    if lower_point:
+        glob = NOT_GLOBAL
+        greasons.append("a point with lower loss was exhibited exactly: not a global minimum")
+        if candidate.witness is not None:
+            wl = evaluate_exact(candidate.problem, candidate.witness, order=0).loss
+    else:
+        glob, wl, greasons = global_status(candidate, loss, loss)
+    return Certificate(verdict, EXACT, glob=glob, loss=loss, witness_loss=wl,
+                       global_lower_bound=fmpq(0) if glob == "global" else None,
+                       symmetries=symmetry_names(tangents) if tangents else [],
+                       reduced_min_eigenvalue=reduced, reasons=reasons + greasons,
+                       descent_direction=list(direction) if direction is not None else None, method=METHOD)
+
+
+def _refute(candidate, verdict, loss, reasons, direction, tangents=(), what="descent direction"):
+    problem, point = candidate.problem, candidate.point
+    step = descent_step(problem, point, direction, loss)
+    if step is not None:
+        t, new = step
+        reasons.append(f"checked: loss(x + t d) = {new} < {loss} exactly at the explicit step t = {t}")
+        return _finish(candidate, verdict, loss, reasons, tangents, direction, lower_point=True)
+    reasons.append(f"no step t (halved up to {MAX_HALVINGS} times) showed the decrease explicitly; the verdict "
+                   "rests on the expansion argument above (the loss is a polynomial near the point)")
+    return _finish(candidate, verdict, loss, reasons, tangents, direction)
+
+
+def _unproven_min(candidate, loss, reasons, tangents, H, rows, ev, flat_dir=None):
+    """A proven local minimum whose strictness modulo symmetry is not proven: non_strict (with a flat line if any)."""
+    problem, point = candidate.problem, candidate.point
+    if flat_dir is None:
+        res = None
+        try:
+            from .product_space import OneHidden, incoming_flat_line, one_hidden, pattern_from_pieces
+            if one_hidden(problem) and not ev.kinks:
+                oh = OneHidden(problem, point)
+                S, _ = pattern_from_pieces(oh, ev)
+                res = incoming_flat_line(oh, S, rows)
+        except ImportError:  # pragma: no cover
+            res = None
+        if res is not None:
+            flat_dir, msg = res
+            reasons.append(msg)
+    else:
+        reasons.append("an exact flat line through the point, not tangent to the symmetry orbit: not strict modulo "
+                       "symmetry")
+    if flat_dir is None:
+        reasons.append("strictness modulo symmetry is not proven (the Hessian is degenerate beyond the symmetries) "
+                       "and no flat curve off the orbit was exhibited: reported as local_min (a local minimum, "
+                       "strictness undecided)")
+        return _finish(candidate, LOCAL_MIN, loss, reasons, tangents)
+    return _finish(candidate, NON_STRICT_LOCAL_MIN, loss, reasons, tangents)
+
+
+def run(candidate) -> Certificate:
+    """Exact verdict for a finite-data candidate with piecewise-linear / polynomial activations."""
+    problem, point = candidate.problem, candidate.point
+    net = problem.network
+    ev = evaluate_exact(problem, point, order=2)
+    loss = ev.loss
+    reasons = [f"exact loss {loss} (= {_dec(loss)})"]
+    if ev.kinks:
+        from .kinks import kink_certificate
+        cert = kink_certificate(candidate, ev, reasons, _finish, _refute)
+        if cert.verdict == INCONCLUSIVE and loss == 0 and problem.loss.weight_decay == 0:
+            cert.reasons = [r for r in cert.reasons if not r.startswith("loss 0 equals")]
+            cert.reasons.append("the loss is 0, the least value of the squared loss: a global, hence local, minimum")
+            cert.reasons.append("strictness modulo symmetry is not proven at this kink: reported as "
+                                "local_min (a local minimum, strictness undecided)")
+            cert.verdict = LOCAL_MIN
+        return cert
+    P = net.num_params
+    reasons.append(f"no pre-activation on a breakpoint: the loss is a polynomial near the point ({P} parameters)")
+    grad = ev.gradient
+    g2 = sum((g * g for g in grad), fmpq(0))
+    if g2 != 0:
+        reasons.append(f"exact gradient is nonzero: ||grad||^2 = {g2} (= {_dec(g2)}): not a critical point; "
+                       "d = -grad is a descent direction (directional derivative -||grad||^2 < 0)")
+        return _refute(candidate, NOT_CRITICAL, loss, reasons, [-g for g in grad])
+    reasons.append("exact gradient is zero: a critical point")
+    H = ev.hessian
+    tangents, rows, r = _tangent_checks(problem, point, H, reasons)
+    inn = inertia(H)
+    reasons.append(f"exact inertia of the Hessian (characteristic polynomial, Descartes' rule): {inn.n_pos} positive, "
+                   f"{inn.n_neg} negative, {inn.n_zero} zero eigenvalue(s)")
+    if inn.n_neg:
+        d = inn.direction
+        q = _quad(H, d)
+        reasons.append(f"exact direction d with d^T H d = {q} < 0; at a critical point of a polynomial "
+                       "loss(x + t d) = loss(x) + t^2/2 d^T H d + O(t^3): not a local minimum")
+        return _refute(candidate, NOT_LOCAL_MIN, loss, reasons, d, tangents)
+    if inn.n_zero == r:
+        verdict = STRICT_LOCAL_MIN if r == 0 else STRICT_MODULO_SYMMETRY
+        bound = min_positive_eigenvalue_bound(inn.charpoly) if P <= 160 else None
+        if r == 0:
+            reasons.append("the Hessian is positive definite: a strict local minimum")
+        else:
+            reasons.append(f"the Hessian is positive semidefinite with kernel exactly the span of the symmetry "
+                           f"tangents (nullity {inn.n_zero} = {r}): the orbit is a manifold of dimension {r} of "
+                           "critical points of equal loss and H is positive definite on a complement of its tangent "
+                           "space, so (Morse-Bott) the loss is strictly larger off the orbit near the point")
+        if bound is not None:
+            reasons.append(f"smallest nonzero Hessian eigenvalue >= {_dec(bound)} (certified root isolation of the "
+                           "characteristic polynomial)")
+        return _finish(candidate, verdict, loss, reasons, tangents, reduced=bound)
+    reasons.append(f"the Hessian is positive semidefinite with nullity {inn.n_zero} > {r} (symmetries): degenerate")
+    line = _line_test(problem, point, H, rows, ev, reasons)
+    if line is not None and line[0] == "descent":
+        return _refute(candidate, NOT_LOCAL_MIN, loss, reasons, line[1], tangents)
+    flat_dir = line[1] if line is not None else None
+    flat = _dead_unit_argument(problem, point, H, rows, ev, reasons)
+    if flat is not None:
+        e = next((tuple(fmpq(1) if q == c else fmpq(0) for q in range(P)) for c in flat
+                  if rank(rows + [[fmpq(1) if q == c else fmpq(0) for q in range(P)]]) > r), None)
+        if e is not None:
+            reasons.append("moving one flat coordinate of a dead unit keeps the loss constant and leaves the orbit "
+                           "(the coordinate vector is not in the span of the tangents): not strict")
+            return _finish(candidate, NON_STRICT_LOCAL_MIN, loss, reasons, tangents)
+        return _unproven_min(candidate, loss, reasons, tangents, H, rows, ev, flat_dir)
+    from .product_space import OneHidden, one_hidden, pattern_from_pieces, product_space_test
+    if one_hidden(problem):
+        oh = OneHidden(problem, point)
+        S, O = pattern_from_pieces(oh, ev)
+        ok, why = product_space_test(oh, S, O)
+        reasons.extend(why)
+        if ok:
+            return _unproven_min(candidate, loss, reasons, tangents, H, rows, ev, flat_dir)
+    if loss == 0 and problem.loss.weight_decay == 0:
+        reasons.append("the loss is 0, the least value of the squared loss: a global, hence local, minimum")
+        return _unproven_min(candidate, loss, reasons, tangents, H, rows, ev, flat_dir)
+    reasons.append("no argument decides this degenerate critical point: inconclusive")
+    return _finish(candidate, INCONCLUSIVE, loss, reasons, tangents)
+
+
+def _quad(H, d):
+    n = H.nrows()
+    v = fmpq_mat(n, 1, list(d))
+    return (v.transpose() * H * v)[0, 0]
+
+
+register_path("exact", accepts, run)

@@ -1,0 +1,302 @@
+"""Search: symmetry clustering, determinism across executors, interrupts, CLI, and Safran-Shamir through search."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from spurious.activations import make_activation
+from spurious.arithmetic import FloatModel
+from spurious.cli import cli, _register
+from spurious.constructions.datasets import make_data, safran_shamir_problem
+from spurious.constructions.search import SearchSpec, _zero_point, model_for, search
+from spurious.network import Network, Point
+from spurious.problem import Loss, Problem
+from spurious.symmetries import aligned_distance, canonical_float, hidden_symmetries, normalise_units
+from spurious.verifiers.verdicts import EXACT, NOT_GLOBAL, STRICT_LOCAL_MIN, Certificate
+
+_register()
+
+
+# ------------------------------------------------------------------------------------------- symmetries
+def _random_layers(rng, widths, bias=True):
+    return [(rng.standard_normal((widths[l + 1], widths[l])), rng.standard_normal(widths[l + 1]) if bias else None)
+            for l in range(len(widths) - 1)]
+
+
+def _loss(problem, layers):
+    fm = FloatModel(problem, Point.from_arrays([W for W, _ in layers], [b for _, b in layers]))
+    theta = np.concatenate([np.concatenate([W.ravel()] + ([b] if b is not None else [])) for W, b in layers])
+    return float(fm.losses(theta)[0])
+
+
+def _problem(widths, act, wd=0, bias=True):
+    net = Network.make(widths, make_activation(act), bias=bias)
+    data = make_data("random-labels", widths, n=7, seed=3)
+    from flint import fmpq
+    return Problem(net, data, Loss(weight_decay=fmpq(wd)))
+
+
+def _dist(problem, A, B):
+    net, wd = problem.network, problem.loss.weight_decay
+    return aligned_distance(net, normalise_units(net, A, wd), normalise_units(net, B, wd), wd)
+
+
+def _transform(layers, l, perm=None, scale=None, flip=None, p=1):
+    """Apply a unit permutation / positive rescaling / sign flip to hidden layer l (1-based)."""
+    L = [(W.copy(), None if b is None else b.copy()) for W, b in layers]
+    W, b = L[l - 1]
+    Wn = L[l][0]
+    if scale is not None:
+        W *= scale[:, None]
+        if b is not None:
+            b *= scale
+        Wn *= scale[None, :] ** (-p)
+    if flip is not None:
+        W *= flip[:, None]
+        if b is not None:
+            b *= flip
+        Wn *= flip[None, :]
+    if perm is not None:
+        W, b, Wn = W[perm], None if b is None else b[perm], Wn[:, perm]
+    L[l - 1] = (W, b)
+    L[l] = (Wn, L[l][1])
+    return L
+
+
+def test_symmetry_facts():
+    relu = Network.make((2, 3, 1), make_activation("relu"))
+    tanh = Network.make((2, 3, 1), make_activation("tanh"))
+    fixed = Network.make((2, 3, 1), make_activation("relu"), trainable=[True, False])
+    assert hidden_symmetries(relu)[0].rescale == 1 and not hidden_symmetries(relu)[0].sign_flip
+    assert hidden_symmetries(relu, weight_decay=1)[0].rescale is None
+    assert hidden_symmetries(tanh)[0].rescale is None and hidden_symmetries(tanh)[0].sign_flip
+    assert hidden_symmetries(fixed)[0].rescale is None
+
+
+def test_relu_permuted_rescaled_copies_merge_and_have_equal_loss():
+    rng = np.random.default_rng(0)
+    pr = _problem((2, 4, 1), "relu")
+    A = _random_layers(rng, (2, 4, 1))
+    B = _transform(A, 1, perm=[2, 0, 3, 1], scale=np.array([0.5, 3.0, 1.7, 0.2]))
+    assert _loss(pr, A) == pytest.approx(_loss(pr, B), rel=1e-12)   # it is a symmetry of the loss
+    assert _dist(pr, A, B) < 1e-12
+    assert canonical_float(pr.network, A) == canonical_float(pr.network, B)
+    # a genuinely different point stays apart
+    C = [(W + 1e-3 * rng.standard_normal(W.shape), b) for W, b in A]
+    assert _dist(pr, A, C) > 1e-4
+
+
+def test_rescaling_is_not_merged_with_weight_decay_or_for_tanh():
+    rng = np.random.default_rng(1)
+    A = _random_layers(rng, (2, 3, 1))
+    B = _transform(A, 1, scale=np.array([2.0, 1.0, 1.0]))
+    assert _dist(_problem((2, 3, 1), "relu", wd="1/10"), A, B) > 0.1
+    assert _dist(_problem((2, 3, 1), "tanh"), A, B) > 0.1
+
+
+def test_tanh_sign_flips_merge_sigmoid_flips_do_not():
+    rng = np.random.default_rng(2)
+    A = _random_layers(rng, (2, 3, 1))
+    B = _transform(A, 1, perm=[1, 2, 0], flip=np.array([-1.0, 1.0, -1.0]))
+    tanh = _problem((2, 3, 1), "tanh")
+    assert _loss(tanh, A) == pytest.approx(_loss(tanh, B), rel=1e-12)
+    assert _dist(tanh, A, B) < 1e-12
+    sig = _problem((2, 3, 1), "sigmoid")
+    assert abs(_loss(sig, A) - _loss(sig, B)) > 1e-6        # not a symmetry for sigmoid
+    assert _dist(sig, A, B) > 0.1
+
+
+def test_deep_network_permutations_in_every_layer():
+    rng = np.random.default_rng(3)
+    pr = _problem((2, 3, 3, 1), "tanh")
+    A = _random_layers(rng, (2, 3, 3, 1))
+    B = _transform(_transform(A, 1, perm=[2, 1, 0], flip=np.array([1.0, -1.0, 1.0])), 2, perm=[1, 2, 0])
+    assert _loss(pr, A) == pytest.approx(_loss(pr, B), rel=1e-12)
+    assert _dist(pr, A, B) < 1e-12
+
+
+def test_fixed_output_layer_permutations_only_where_fixed_numbers_agree():
+    rng = np.random.default_rng(4)
+    net = Network.make((3, 3, 1), make_activation("relu"), bias=False, trainable=[True, False])
+    A = [(rng.standard_normal((3, 3)), None), (np.array([[1.0, 1.0, 2.0]]), None)]
+    same = [(A[0][0][[1, 0, 2]], None), (A[1][0], None)]                   # swaps two units with equal outgoing 1
+    other = [(A[0][0][[2, 1, 0]], None), (A[1][0], None)]                  # moves the unit with outgoing 2
+    na, ns, no = (normalise_units(net, X) for X in (A, same, other))
+    assert aligned_distance(net, na, ns) < 1e-12
+    assert aligned_distance(net, na, no) > 0.1
+
+
+# ----------------------------------------------------------------------------------------------- search
+def _small(seed=0):
+    net = Network.make((1, 2, 1), make_activation("tanh"))
+    return Problem(net, make_data("regression-1d", (1, 2, 1), n=6, seed=seed), Loss())
+
+
+FAST = dict(max_iter=200, chunk_size=16, max_verify=4)
+
+
+def _strip(res):
+    out = res.to_json()
+    out.pop("seconds")
+    return out
+
+
+def test_search_clusters_symmetric_end_points_and_is_deterministic():
+    pr = _small()
+    res = search(pr, starts=32, seed=1, verify=False, **FAST)
+    assert res.starts_done == 32 and sum(m.hits for m in res.minima) + res.unconverged == 32
+    # 1-2-1 tanh: each end point has 2! * 2^2 symmetric copies; no two distinct minima may be copies
+    net = pr.network
+    for i, a in enumerate(res.minima):
+        for b in res.minima[i + 1:]:
+            if abs(a.loss - b.loss) < 1e-8:
+                assert aligned_distance(net, a.normalised, b.normalised) > 1e-5
+    again = search(pr, starts=32, seed=1, verify=False, **FAST)
+    assert _strip(res) == _strip(again)
+    other = search(pr, starts=16, seed=2, verify=False, **FAST)
+    assert _strip(other) != _strip(res)
+
+
+def test_gradient_and_witness_of_reported_minima():
+    pr = _small()
+    res = search(pr, starts=32, seed=0, **FAST)
+    best = min(m.loss for m in res.minima)
+    assert res.best_loss <= best + 1e-15
+    for m in res.minima:
+        g = FloatModel(pr, m.candidate.point).gradients(m.theta)[0]
+        assert float(g.norm()) <= 1e-9 * max(1, m.loss)
+        if m.loss > res.best_loss + 1e-12:
+            assert m.candidate.witness is not None     # witness = the best point found
+        if m.reported is not None and m.reported.glob == NOT_GLOBAL:
+            assert m.loss > res.best_loss
+
+
+def test_dask_local_cluster_same_result_as_one_process_and_retries_lost_chunks(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    pr = _small()
+    serial = search(pr, starts=48, seed=3, **FAST)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0") as lc, \
+            distributed.Client(lc) as client:
+        dask = search(pr, starts=48, seed=3, client=client, fault_dir=str(tmp_path), retries=2, **FAST)
+    assert len(list(tmp_path.iterdir())) == 3     # every chunk failed once and was retried
+    assert _strip(dask)["minima"] == _strip(serial)["minima"]
+    assert [m.id for m in dask.certified_spurious] == [m.id for m in serial.certified_spurious]
+
+
+def test_serial_retries_then_fails_loudly(tmp_path):
+    pr = _small()
+    res = search(pr, starts=16, seed=0, verify=False, fault_dir=str(tmp_path), retries=1, **FAST)
+    assert res.starts_done == 16
+    from spurious.constructions.executors import iter_chunks
+    spec = SearchSpec.build(pr, _zero_point(pr.network), 16, chunk_size=16, fault_dir=str(tmp_path / "x"))
+    (tmp_path / "x").mkdir()
+    with pytest.raises(RuntimeError):
+        list(iter_chunks(spec, [0], retries=0))
+
+
+def _stub_verifier(candidate, rigor="auto"):
+    """Test double for the pipeline only (not a proof): every candidate with a witness is 'certified'."""
+    glob = NOT_GLOBAL if candidate.witness is not None else "unknown"
+    return Certificate(STRICT_LOCAL_MIN, EXACT, glob=glob, loss=0.5, method="stub")
+
+
+def test_interrupt_keeps_what_was_found_and_certified():
+    pr = _small()
+    saved = []
+
+    def stop_after_two(event):
+        if event["chunks_done"] == 2:
+            raise KeyboardInterrupt
+
+    res = search(pr, starts=80, seed=0, callback=stop_after_two, verifier=_stub_verifier,
+                 on_minimum=lambda m: saved.append(m.id) if m.certified_spurious else None, **FAST)
+    assert res.interrupted and res.chunks_done == 2 and res.starts_done == 32
+    full = search(pr, starts=32, seed=0, verify=False, **FAST)
+    assert [m.loss for m in res.minima] == [m.loss for m in full.minima]   # the two chunks' minima, all of them
+    assert saved and saved == [m.id for m in res.minima if m.certified_spurious][:len(saved)]
+    assert sorted(saved) == sorted(m.id for m in res.certified_spurious)
+
+
+def test_interrupt_during_verification_keeps_certified_ones():
+    pr = _small()
+    calls = []
+
+    def verifier(candidate, rigor="auto"):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return _stub_verifier(candidate)
+
+    res = search(pr, starts=48, seed=1, verifier=verifier, **FAST)
+    assert res.verification_interrupted and len(calls) == 2
+    assert sum(m.certificate is not None for m in res.minima) == 1
+
+
+def test_starts_do_not_depend_on_chunking():
+    pr = _small()
+    spec = SearchSpec.build(pr, _zero_point(pr.network), 10)
+    from spurious.constructions.search import initial_points
+    m = model_for(spec)
+    a = initial_points(m, 5, 0, 10)
+    b = np.concatenate([initial_points(m, 5, 0, 4), initial_points(m, 5, 4, 10)])
+    assert np.array_equal(a, b)
+
+
+# ------------------------------------------------------------------------------------------------- CLI
+def test_cli_json_and_bad_input(tmp_path):
+    r = CliRunner().invoke(cli, ["search", "--widths", "1,2,1", "--activation", "tanh", "--dataset",
+                                 "regression-1d", "--n", "6", "--starts", "16", "--max-iter", "200",
+                                 "--chunk-size", "16", "--max-verify", "2", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["starts"] == 16 and out["minima"]
+    for m in out["minima"]:
+        assert {"loss", "verdict", "global", "rigor", "hits", "id"} <= set(m)
+    bad = tmp_path / "d.csv"
+    bad.write_text("x,y\n1,2,3\n")
+    for args in (["--widths", "2,x,1", "--dataset", "random-labels"],
+                 ["--widths", "1,2,1", "--data", str(bad)],
+                 ["--widths", "1,2,1", "--data", str(bad), "--dataset", "random-labels"],
+                 ["--widths", "1,2,1"],
+                 ["--widths", "1,2,1", "--dataset", "random-labels", "--starts", "0"]):
+        r = CliRunner().invoke(cli, ["search"] + args)
+        assert r.exit_code == 2, (args, r.output)
+        assert r.output.strip().startswith("error:") and len(r.output.strip().splitlines()) == 1
+
+
+def test_cli_reads_csv_json_and_candidate_data(tmp_path):
+    from spurious.cli.search import read_data
+    (tmp_path / "d.csv").write_text("x,y\n0,1/2\n1,0.25\n")
+    (tmp_path / "d.json").write_text(json.dumps({"X": [[0], [1]], "Y": [["1/2"], [0.25]]}))
+    a, b = read_data(str(tmp_path / "d.csv"), (1, 2, 1)), read_data(str(tmp_path / "d.json"), (1, 2, 1))
+    from flint import fmpq
+    assert a == b and a.Y[0][0] == fmpq(1, 2)
+
+
+def test_datasets_are_seeded():
+    a = make_data("gaussian-teacher", (2, 3, 1), n=5, seed=1)
+    assert a == make_data("gaussian-teacher", (2, 3, 1), n=5, seed=1)
+    assert a != make_data("gaussian-teacher", (2, 3, 1), n=5, seed=2)
+    pr, base = safran_shamir_problem(3, 4)
+    assert pr.network.trainable == (True, False) and base.layers[1].W == ((1, 1, 1, 1),)
+
+
+# ------------------------------------------------------------------------------------------ Safran-Shamir
+@pytest.mark.slow
+def test_safran_shamir_k7_search_finds_the_certified_single_failure_minimum():
+    """k = n = 7: search reaches the Delta(S_1 x S_6) minimum, F = 0.0232027149 (constructions.md 4.3; their
+    F = our loss / 2), and the interval path certifies it strict and non-global."""
+    pr, base = safran_shamir_problem(7, 7)
+    res = search(pr, base, starts=100, seed=0, chunk_size=100, max_verify=10)
+    bad = [m for m in res.minima if m.loss > 1e-3]
+    assert bad, "no spurious minimum in 100 starts (6% expected)"
+    assert min(m.loss for m in bad) / 2 == pytest.approx(0.0232027149, abs=1e-10)
+    zero = [m for m in res.minima if m.loss <= 1e-10]
+    assert zero and zero[0].hits + sum(m.hits for m in bad) + res.unconverged == 100
+    import importlib.util
+    if importlib.util.find_spec("spurious.verifiers.interval") is None:
+        pytest.skip("interval proof path not present")
+    assert any(m.certified_spurious for m in bad)
