@@ -52,7 +52,7 @@ def loop_search(problem, starts, max_iter=1000, gtol=1e-6, seed=0):
             return loss
 
         opt.step(closure)
-        losses.append(float(closure()))
+        losses.append(float(closure().detach()))
     return losses
 
 

@@ -357,3 +357,26 @@ def test_cli_bound_json(tmp_path):
     assert "closed form" in out["method"]
     res = CliRunner().invoke(cli, ["bound", str(tmp_path / "missing.json")])
     assert res.exit_code == 2 and "error:" in res.output
+
+
+def test_ysj18_with_scaled_linear_activation():
+    """sigma(z) = 2z: the activation factor enters the end-to-end product (else the test would misjudge)."""
+    Q, D, X, Y = _ysj_problem()
+    net = Network.make((3, 2, 3), make_activation("polynomial", coefficients=[0, 2]), bias=False)
+    pb = Problem(net, FiniteData(T(X.T), T(Y.T)), Loss())
+    for S, status in (((0, 1), "global"), ((0, 2), "saddle")):
+        p = _ysj_point(Q, D, S, (3, 2, 3))
+        p = Point([Layer(tuple(tuple(x / 2 for x in r) for r in p.layers[0].W), None), p.layers[1]])
+        assert yun_test(pb, p).status == status
+
+
+@pytest.mark.parametrize("X", [[(1,), (1,), (2,), (2,), (-1,), (0,)],
+                               [(1, 1), (1, 1), (2, 2), (3, 3), (0, 1), (0, 0)]])
+def test_pilanci_ergen_degenerate_data(X):
+    """Repeated and collinear inputs (and x = 0): the certified bound stays below every point found."""
+    pb, pt = random_problem(3, (len(X[0]), 6, 1), "relu", bias=True, n=6, weight_decay=fmpq(1, 10))
+    pb = Problem(pb.network, FiniteData(T(X), pb.data.Y), pb.loss)
+    b = global_bound(pb)
+    assert b.rigor == "exact" and "dual certified" in b.method
+    assert b.global_lower_bound <= b.global_upper_bound < b.global_lower_bound + fmpq(1, 10**5)
+    assert F(b.global_lower_bound) <= best_local(pb, pt, tries=6)

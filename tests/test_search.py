@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
 from spurious.activations import make_activation
@@ -300,3 +299,38 @@ def test_safran_shamir_k7_search_finds_the_certified_single_failure_minimum():
     if importlib.util.find_spec("spurious.verifiers.interval") is None:
         pytest.skip("interval proof path not present")
     assert any(m.certified_spurious for m in bad)
+
+
+@pytest.mark.slow
+def test_cli_save_stores_certified_spurious_minima(tmp_path):
+    """k = n = 7 Safran-Shamir through the CLI with --save: every certified spurious minimum lands in the catalog
+    (the catalog re-verifies before storing)."""
+    import importlib.util
+    if importlib.util.find_spec("spurious.verifiers.interval") is None:
+        pytest.skip("interval proof path not present")
+    db = str(tmp_path / "cat.sqlite")
+    r = CliRunner().invoke(cli, ["search", "--widths", "7,7,1", "--dataset", "safran-shamir", "--starts", "60",
+                                 "--chunk-size", "60", "--max-verify", "6", "--save", "--catalog", db, "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    certified = [m for m in out["minima"] if m["verdict"] == "strict_local_min" and m["global"] == "not_global"
+                 and m["rigor"] == "interval"]
+    assert certified and len(out["saved"]) == len(certified)
+    from spurious.catalog import Catalog
+    ids = set(Catalog(db, load_shipped=False).ids())
+    assert set(out["saved"]) <= ids
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k,F", [(8, 0.0215080372), (9, 0.0200141758), (10, 0.0187021946)])
+def test_safran_shamir_reproduction_lowest_spurious_family(k, F):
+    """k = n = 8..10: the most frequent spurious end point of search is the single-failure family of
+    constructions.md 4.3 (F to 10 digits), certified strict and non-global where the interval path exists."""
+    import importlib.util
+    pr, base = safran_shamir_problem(k, k)
+    res = search(pr, base, starts=60, seed=1, chunk_size=60, max_verify=3)
+    bad = [m for m in res.minima if m.loss / 2 >= 1e-3]
+    assert bad, f"no spurious end point in 60 starts at k = {k}"
+    assert min(m.loss for m in bad) / 2 == pytest.approx(F, abs=1e-10)
+    if importlib.util.find_spec("spurious.verifiers.interval") is not None:
+        assert any(m.certified_spurious and abs(m.loss / 2 - F) < 1e-9 for m in bad)

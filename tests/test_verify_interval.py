@@ -226,13 +226,13 @@ def test_origin_with_centred_labels_is_a_proved_saddle():
 
 
 def test_nondegenerate_saddle_is_not_local_min():
-    prob, base = make_problem(0, [2, 2, 1], "softplus")
-    model = FloatModel(prob, base)
-    x = newton_float(model, np.random.default_rng(1017).normal(size=prob.network.num_params), steps=40)
+    cand = saddle_candidate()
+    prob = cand.problem
+    model = FloatModel(prob, cand.point)
+    x = cand.point.flatten_float(prob.network)
     _, g, H = model.evaluate(x)
     w = np.linalg.eigvalsh(H)
     assert np.linalg.norm(g) < 1e-10 and w[0] < -1e-3 and np.min(np.abs(w)) > 1e-5  # float evidence of a saddle
-    cand = Candidate(prob, base.with_flat(prob.network, x.tolist()))
     cert, details = interval.analyse(cand)
     assert cert.verdict == NOT_LOCAL_MIN, cert.reasons
     assert fmpq_to_float(cert.radius) < 1e-10
@@ -300,34 +300,43 @@ def test_fast_and_ball_paths_agree(minima, monkeypatch):
 
 
 # fuzz battery ----------------------------------------------------------------------------------------------------
-def _fuzz_cases(count, seed0):
-    rng = np.random.default_rng(seed0)
-    for k in range(count):
-        act = SMOOTH[k % len(SMOOTH)]
-        widths = [[1, 2, 1], [2, 2, 1], [2, 3, 2], [1, 3, 2, 1]][k % 4]
-        kind = k % 3
-        if kind == 0:
-            prob, pt = random_problem(seed0 + k, widths, act, n=int(rng.integers(2, 7)))
-            yield Candidate(prob, pt)
-        else:
-            yield None  # filled in from a perturbed minimum by the caller
+def saddle_candidate():
+    prob, base = make_problem(0, [2, 2, 1], "softplus")
+    model = FloatModel(prob, base)
+    x = newton_float(model, np.random.default_rng(1017).normal(size=prob.network.num_params), steps=40)
+    return Candidate(prob, base.with_flat(prob.network, x.tolist()))
 
 
-def run_fuzz(minima, count, seed0):
+@pytest.fixture(scope="module")
+def non_minima():
+    """Critical points that are not strict minima: degenerate trained points and a nondegenerate saddle."""
+    out = [trained(seed, [1, 2, 1], act)[0] for act, seed in (("tanh", 1), ("tanh", 2), ("erf", 1))]
+    return out + [saddle_candidate()]
+
+
+def run_fuzz(minima, non_minima, count, seed0):
+    """Random points, perturbed minima and perturbed non-minima (offsets 1e-2 .. 1e-12)."""
     rng = np.random.default_rng(seed0)
     keys = sorted(minima)
     counts = {}
-    for k, case in enumerate(_fuzz_cases(count, seed0)):
-        if case is None:
-            cand, _ = minima[keys[k % len(keys)]]
+    for k in range(count):
+        kind = k % 3
+        if kind == 0:
+            act = SMOOTH[k % len(SMOOTH)]
+            widths = [[1, 2, 1], [2, 2, 1], [2, 3, 2], [1, 3, 2, 1]][k % 4]
+            prob, pt = random_problem(seed0 + k, widths, act, n=int(rng.integers(2, 7)))
+            case = Candidate(prob, pt)
+        else:
+            cand = minima[keys[k % len(keys)]][0] if kind == 1 else non_minima[k % len(non_minima)]
             net = cand.network
             x = cand.point.flatten_float(net)
-            scale = 10.0 ** -rng.uniform(2, 12)
-            x = x + scale * rng.normal(size=x.size)
+            x = x + 10.0 ** -rng.uniform(2, 12) * rng.normal(size=x.size)
             case = cand.with_point(cand.point.with_flat(net, x.tolist()))
         cert, details = interval.analyse(case)
         tri = triage(case)
         counts[cert.verdict] = counts.get(cert.verdict, 0) + 1
+        if kind == 2:
+            assert cert.verdict not in MINIMUM_VERDICTS, cert.reasons
         if cert.verdict in MINIMUM_VERDICTS:
             check_minimum_certificate(case, cert, details, seed=k)
             centre = case.with_point(case.point.with_flat(case.network, details["centre"].tolist()))
@@ -341,15 +350,16 @@ def run_fuzz(minima, count, seed0):
     return counts
 
 
-def test_fuzz_battery(minima):
-    counts = run_fuzz(minima, 240, 100)
-    assert counts.get(STRICT_LOCAL_MIN, 0) > 20 and counts.get(NOT_CRITICAL, 0) > 20
+def test_fuzz_battery(minima, non_minima):
+    counts = run_fuzz(minima, non_minima, 420, 100)
+    assert counts.get(STRICT_LOCAL_MIN, 0) > 40 and counts.get(NOT_CRITICAL, 0) > 40
+    assert counts.get(NOT_LOCAL_MIN, 0) + counts.get(INCONCLUSIVE, 0) > 10
 
 
 @pytest.mark.slow
-def test_fuzz_battery_large(minima):
-    counts = run_fuzz(minima, 3000, 5000)
-    assert counts.get(STRICT_LOCAL_MIN, 0) > 200
+def test_fuzz_battery_large(minima, non_minima):
+    counts = run_fuzz(minima, non_minima, 3000, 5000)
+    assert counts.get(STRICT_LOCAL_MIN, 0) > 300
 
 
 # population (Gaussian) problems ------------------------------------------------------------------------------------

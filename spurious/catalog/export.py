@@ -17,7 +17,7 @@ import json
 import numpy as np
 
 from ..errors import InputError
-from ..rationals import fmpq_to_float, format_number
+from ..rationals import fmpq_to_float
 
 __all__ = ["export_json", "export_npz", "state_dict", "export_torch", "build_module", "build_module_from_json",
            "FORMATS"]
@@ -30,7 +30,8 @@ def export_json(entry) -> str:
 
 
 def _exact(rows):
-    return np.array([[str(format_number(x)) for x in row] for row in rows], dtype=np.str_)
+    """Exact rationals as "p/q" (or "p") strings: never a decimal rendering of a binary64 value."""
+    return np.array([[str(x) for x in row] for row in rows], dtype=np.str_)
 
 
 def _float(rows, cols):

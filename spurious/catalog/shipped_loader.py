@@ -1,8 +1,9 @@
 """Entries shipped with the package (``spurious/catalog/shipped/*.json``), loaded into a catalog on first use.
 
-Every ``*.json`` file in the folder is a candidate file (``spurious.candidate/1``). Each is verified when loaded:
-a proved certificate makes a certified entry, anything else is kept as flagged numerical evidence (never mixed into
-certified results). The set is reloaded (idempotently: ids are canonical) whenever the shipped files or the
+Every ``*.json`` file in the folder is a candidate file (``spurious.candidate/1``). A candidate with a certificate
+shipped beside it (``shipped/certificates/NAME``, produced by ``scripts/make_shipped.py`` from a full proof) is stored
+with it, so that a fresh catalog opens in a second; one without is verified when loaded: a proved certificate makes a
+certified entry, anything else is kept as flagged numerical evidence. ``spurious catalog verify`` re-proves all. The set is reloaded (idempotently: ids are canonical) whenever the shipped files or the
 available proof paths change, so entries are upgraded to certified when a proof path lands.
 """
 
@@ -26,6 +27,16 @@ def shipped_files() -> list:
     return sorted((f.name, f.read_text(encoding="utf-8")) for f in folder.iterdir() if f.name.endswith(".json"))
 
 
+def _shipped_certificates() -> dict:
+    """name -> certificate JSON from ``shipped/certificates/NAME`` (written by scripts/make_shipped.py)."""
+    import json
+
+    folder = resources.files("spurious.catalog") / "shipped" / "certificates"
+    if not folder.is_dir():
+        return {}
+    return {f.name: json.loads(f.read_text(encoding="utf-8")) for f in folder.iterdir() if f.name.endswith(".json")}
+
+
 def shipped_key(files) -> str:
     from ..verifiers import PATHS
     from .entries import tool_version
@@ -43,9 +54,11 @@ def load_shipped_entries(catalog) -> int:
     if catalog.get_meta(META_KEY) == key:
         return 0
     rows = []
+    certificates = _shipped_certificates()
     for name, text in files:
         candidate = loads_candidate(text, f"shipped/{name}")
-        rows.append(catalog.prepare(candidate, allow_numerical=True, source="shipped", tags=("shipped",)))
+        rows.append(catalog.prepare(candidate, allow_numerical=True, source="shipped", tags=("shipped",),
+                                    shipped_certificate=certificates.get(name)))
     results = catalog.add_rows(rows)
     catalog.set_meta(META_KEY, key)
     return sum(new for _, new in results)

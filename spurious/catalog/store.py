@@ -280,10 +280,17 @@ class Catalog:
 
     # writing ------------------------------------------------------------------------------------
     def prepare(self, candidate: Candidate, certificate: Certificate | None = None, *, allow_numerical=False,
-                source="user", tags=()) -> dict:
-        """Verify ``candidate`` and build its row (no database access); raises NotCertifiedError when refused."""
+                source="user", tags=(), shipped_certificate: dict | None = None) -> dict:
+        """Verify ``candidate`` and build its row (no database access); raises NotCertifiedError when refused.
+
+        ``shipped_certificate``: the certificate JSON shipped with the package beside a shipped candidate (part of
+        the package, like its code); it is stored without re-proving so that a fresh catalog opens fast, and
+        ``catalog verify`` re-proves it like every other entry.
+        """
         if not isinstance(candidate, Candidate):
             raise InputError(f"add: expected a Candidate, got {type(candidate).__name__}")
+        if shipped_certificate is not None:
+            return self._row(candidate, shipped_certificate, source, tags)
         cert = run_verify(candidate)
         if certificate is not None and (certificate.verdict, certificate.glob, certificate.rigor) != \
                 (cert.verdict, cert.glob, cert.rigor):
@@ -293,12 +300,15 @@ class Catalog:
             raise NotCertifiedError(f"not stored: verification gives {cert.verdict} with rigor {cert.rigor}; only "
                                     "proved certificates are catalogued (allow_numerical / --allow-numerical stores "
                                     "evidence, flagged numerical)")
+        return self._row(candidate, cert.to_json(), source, tags)
+
+    def _row(self, candidate, cert_json: dict, source, tags) -> dict:
         cand_text = json.dumps(candidate.to_json(), separators=(",", ":"), allow_nan=False)
-        cert_text = json.dumps(cert.to_json(), separators=(",", ":"), allow_nan=False)
+        cert_text = json.dumps(cert_json, separators=(",", ":"), allow_nan=False)
         row = {"id": stable_id(candidate), "candidate_json": cand_text, "certificate_json": cert_text,
                "source": source, "tags": json.dumps(sorted(set(tags))),
                "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        row.update(figures_of(candidate, cert.to_json()))
+        row.update(figures_of(candidate, cert_json))
         row["tool_version"] = tool_version()
         row["content_hash"] = content_hash(row)
         return row

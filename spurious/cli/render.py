@@ -11,7 +11,10 @@ from ..errors import NotExactError, UnsupportedError
 from ..rationals import fmpq_to_float
 from ..verifiers.verdicts import NUMERICAL
 
-console = Console(highlight=False)
+import sys
+
+# a pipe or file gets wide lines (rich would wrap at 80 columns); a terminal gets its own width
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 def fmt_value(x) -> str:

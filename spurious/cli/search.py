@@ -229,21 +229,31 @@ def _loss_text(m):
     from .render import fmt_value
 
     c = m.reported
-    return fmt_value(c.loss) if c is not None and c.loss is not None and c.rigor != "numerical" else f"{m.loss:.12g}"
+    if c is not None and c.loss is not None and c.rigor != "numerical":
+        text = fmt_value(c.loss)
+        return text if len(text) < 60 else f"{m.loss:.12g} (exact, long)"
+    return f"{m.loss:.12g}"
 
 
 def _print_result(res, saved):
+    """One row per family (same loss and smallest eigenvalue); --json lists every distinct minimum."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console(highlight=False)
-    t = Table(title=f"{res.starts_done} starts ({res.unconverged} unconverged), {len(res.minima)} distinct minima")
-    for col in ("#", "loss", "verdict", "global", "rigor", "hits", "family", "id"):
+    families = {}
+    for m in res.minima:
+        families.setdefault(m.family, []).append(m)
+    t = Table(title=f"{res.starts_done} starts ({res.unconverged} unconverged), {len(res.minima)} distinct minima "
+                    f"in {len(families)} families")
+    for col in ("family", "loss", "verdict", "global", "rigor", "hits", "minima", "certified", "id"):
         t.add_column(col)
-    for k, m in enumerate(res.minima):
-        c = m.reported
-        t.add_row(str(k), _loss_text(m), c.verdict if c else "unverified", c.glob if c else "-",
-                  c.rigor if c else "-", str(m.hits), str(m.family), m.id[:12])
+    for fam, ms in families.items():
+        rep = max(ms, key=lambda m: (m.certificate is not None and m.certificate.proved, m.hits))
+        c = rep.reported
+        t.add_row(str(fam), _loss_text(rep), c.verdict if c else "unverified", c.glob if c else "-",
+                  c.rigor if c else "-", str(sum(m.hits for m in ms)), str(len(ms)),
+                  str(sum(m.certified_spurious for m in ms)), rep.id[:12])
     console.print(t)
     console.print(f"certified spurious minima: {len(res.certified_spurious)}; numerical only: "
                   f"{len(res.numerically_spurious) - len(res.certified_spurious)}")

@@ -103,4 +103,5 @@ def construct(family, **params):
     extra = sorted(set(params) - known)
     if extra:
         raise InputError(f"{fam.name}: unknown parameter(s) {extra}; known: {sorted(known)}")
-    return fam.function(**params)
+    defaults = {p.name: p.default for p in fam.params if p.default is not None and p.name not in params}
+    return fam.function(**defaults, **params)

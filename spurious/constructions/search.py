@@ -35,6 +35,7 @@ __all__ = ["SearchSpec", "SearchResult", "Minimum", "search", "run_chunk", "Chun
 
 MAX_STARTS = 100_000_000
 ZERO_LOSS = 1e-10
+SNAP_DENOMINATORS = (10, 100, 1000, 10**4, 10**6)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class SearchSpec:
             raise InputError(f"--seed: expected a non-negative integer, got {self.seed!r}")
         if self.optimizer not in OPTIMIZERS:
             raise InputError(f"--optimizer: expected one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if not isinstance(self.max_iter, int) or self.max_iter < 0:
+            raise InputError(f"--max-iter: expected a non-negative integer, got {self.max_iter!r}")
         if not isinstance(self.chunk_size, int) or self.chunk_size < 1:
             raise InputError(f"--chunk-size: expected a positive integer, got {self.chunk_size!r}")
         for name in ("lr", "gtol", "converged_tol", "cluster_tol", "init_scale"):
@@ -381,12 +384,53 @@ def _witness_for(model, m, best):
     return model.base.with_flat(model.network, [float(v) for v in theta])
 
 
-def certify(minimum, verifier=None, rigor="auto"):
-    """Run the verifier; when it proves nothing, add the float triage (rigor numerical)."""
+def snapped_candidate(model, m, max_den):
+    """The candidate at a nearby simple rational point: rescalable units normalised to max |incoming| = 1 (so that
+    a rational minimum up to rescaling becomes rational), then every coordinate replaced by its best rational
+    approximation with denominator <= max_den. The verifier re-proves everything at the new point."""
+    from fractions import Fraction
+
+    from ..symmetries import hidden_symmetries
+
+    layers = [(W.copy(), None if b is None else b.copy()) for W, b in model.layers(m.theta)]
+    for sym in hidden_symmetries(model.network, model.wd):
+        if sym.rescale is None:
+            continue
+        W, b = layers[sym.layer - 1]
+        for k in range(W.shape[0]):
+            c = max(np.max(np.abs(W[k])), abs(b[k]) if b is not None else 0.0)
+            if c > 0:
+                W[k] /= c
+                if b is not None:
+                    b[k] /= c
+                layers[sym.layer][0][:, k] *= c ** sym.rescale
+    theta = [v for (W, b), tr in zip(layers, model.network.trainable) if tr
+             for v in list(W.ravel()) + ([] if b is None else list(b))]
+    point = model.base.with_flat(model.network, [Fraction(float(v)).limit_denominator(max_den) for v in theta])
+    return Candidate(model.problem, point, m.candidate.witness, m.candidate.meta)
+
+
+def certify(minimum, verifier=None, rigor="auto", model=None):
+    """Run the verifier; when it proves nothing, add the float triage (rigor numerical).
+
+    Exact problems (piecewise-linear / polynomial activations, finite data) need an exactly critical point: a float
+    end point is only nearly one, so when the exact path answers ``not_critical`` the point is snapped to nearby
+    simple rationals (:func:`snapped_candidate`) and verified again; the snapped candidate is kept if that proves
+    a verdict other than ``not_critical``.
+    """
     from ..verifiers import verify
+    from ..verifiers.verdicts import EXACT, NOT_CRITICAL
     from ..verifiers.numerical import triage
 
-    cert = (verifier or verify)(minimum.candidate, rigor=rigor) if rigor != "numerical" else None
+    run = verifier or verify
+    cert = run(minimum.candidate, rigor=rigor) if rigor != "numerical" else None
+    if cert is not None and model is not None and cert.rigor == EXACT and cert.verdict == NOT_CRITICAL:
+        for den in SNAP_DENOMINATORS:
+            snapped = snapped_candidate(model, minimum, den)
+            c2 = run(snapped, rigor=rigor)
+            if c2.proved and c2.verdict != NOT_CRITICAL:
+                minimum.candidate, cert = snapped, c2
+                break
     minimum.certificate = cert
     if cert is None or not cert.proved:
         minimum.numerical = triage(minimum.candidate)
@@ -440,16 +484,32 @@ def search(problem, base=None, *, starts=1000, seed=0, optimizer="lbfgs", worker
                                 witness, dict(base_meta, notes=note))
         m.id = id_fn(m.candidate) if id_fn is not None else float_id(model.network, model.layers(m.theta), model.wd)
     if verify:
-        order = sorted(clusters, key=lambda c: (-c.hits, c.loss, c.first_start))[:max_verify]
+        order = verification_order(clusters)[:max_verify]
         try:
             for m in order:
-                certify(m, verifier, rigor)
+                before = m.candidate
+                certify(m, verifier, rigor, model)
+                if m.candidate is not before and id_fn is not None:  # snapped to rationals: id of what is kept
+                    m.id = id_fn(m.candidate)
                 if on_minimum is not None:
                     on_minimum(m)
         except KeyboardInterrupt:
             res.interrupted = res.verification_interrupted = True
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def verification_order(minima):
+    """Round robin over families (most hits first inside a family), so that every family gets verified before
+    any family's second member."""
+    fams = {}
+    for m in sorted(minima, key=lambda c: (-c.hits, c.loss, c.first_start)):
+        fams.setdefault(m.family, []).append(m)
+    queues = sorted(fams.values(), key=lambda q: (-sum(m.hits for m in q), q[0].loss))
+    out = []
+    for r in range(max((len(q) for q in queues), default=0)):
+        out += [q[r] for q in queues if r < len(q)]
+    return out
 
 
 def _zero_point(network):

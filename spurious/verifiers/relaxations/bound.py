@@ -8,7 +8,7 @@ from flint import fmpq
 
 from ...arithmetic.balls import ball_bounds
 from ...rationals import format_number
-from ..verdicts import EXACT, INTERVAL, NUMERICAL, RIGORS
+from ..verdicts import EXACT, INTERVAL, RIGORS
 
 __all__ = ["Bound", "loss_scale", "trivial_bound"]
 
@@ -73,8 +73,6 @@ def enclosure_bounds(x):
             return None
     return None
 
-
-NUMERICAL_RIGOR = NUMERICAL
 
 
 def polish(problem, Ws, bs, point=None, steps=200):

@@ -25,7 +25,6 @@ from __future__ import annotations
 import numpy as np
 from flint import fmpq
 
-from ...arithmetic import evaluate_exact
 from ...rationals import fmpq_to_float
 from ..verdicts import EXACT, NUMERICAL
 from .bound import Bound, loss_scale, polish
