@@ -82,7 +82,10 @@ def _contradicts(claim, candidate, cert: Certificate):
         lin = affine_least_squares_loss(candidate.problem)
         lo, _, _ = loss_bounds(candidate.problem, candidate.point)
         if lo > lin:
-            return True, f"certified local minimum with loss >= {lo} above the affine least-squares loss {lin}"
+            from ..rationals import fmpq_to_float
+
+            return True, (f"certified local minimum with loss >= {fmpq_to_float(lo):.12g} above the affine "
+                          f"least-squares loss {lin} (~{fmpq_to_float(lin):.12g})")
     return False, ""
 
 
@@ -97,10 +100,11 @@ def _instance(claim, cert: Certificate) -> bool:
 def _sources(claim, catalog, budget_end, tried):
     """Yield (label, candidate, certificate, id) from the catalog, then from the claim's constructions."""
     if catalog is not None:
-        entries = catalog.find()
-        tried.append(f"catalog: {len(entries)} certified entries")
-        for entry in entries:
-            yield f"catalog entry {entry.id}", entry.candidate, Certificate.from_json(entry.certificate), entry.id
+        rows = catalog.find()
+        tried.append(f"catalog: {len(rows)} certified entries")
+        for row in rows:
+            entry = catalog.get(row["id"])
+            yield f"catalog entry {entry.id}", entry.candidate, entry.certificate, entry.id
     from ..constructions import construct, families
     from ..verifiers import verify
 

@@ -78,6 +78,8 @@ def check_hypotheses(hyp: dict, candidate):
     for assumption in hyp.get("data", []):
         if assumption == "gaussian":
             need(not p.finite, "standard Gaussian (population) inputs")
+        elif assumption == "finite":
+            need(p.finite, "a finite training set")
         elif assumption in ("distinct", "distinct_coordinate"):
             if not p.finite:
                 need(True, f"{assumption}: population data (distinct almost surely)")
@@ -90,8 +92,11 @@ def check_hypotheses(hyp: dict, candidate):
                 need(cond, "the inputs are distinct in at least one coordinate")
         else:
             need(False, f"unknown data assumption {assumption!r}")
-    if hyp.get("output_layer_fixed"):
+    fixed_output = bool(hyp.get("output_layer_fixed"))
+    if fixed_output:
         need(not net.trainable[-1], "the output layer is fixed (not trainable)")
+    need(all(net.trainable[:-1]) and (fixed_output or net.trainable[-1]),
+         "every layer is trainable" + (" except the output layer" if fixed_output else ""))
     if "output_signs_min" in hyp:
         bound = width_bound(hyp["output_signs_min"], N, d)
         out = [w for row in candidate.point.layers[-1].W for w in row]

@@ -154,16 +154,16 @@ def _catalog_class():
 
 
 def _summary(cand, out):
-    from ..arithmetic import evaluate_exact
+    from .render import loss_text
 
     meta = cand.meta
     console.print(f"construction: {meta.get('construction')}   {cand.network.describe()}", markup=False)
     console.print(f"reference: {meta.get('reference')}", markup=False)
     p = cand.problem
-    console.print(f"data: {p.data.n} samples; loss at point: "
-                  f"{fmt_value(evaluate_exact(p, cand.point, order=0).loss)}", markup=False)
+    data = f"{p.data.n} samples" if p.finite else "standard Gaussian inputs (population loss)"
+    console.print(f"data: {data}; loss at point: {loss_text(p, cand.point)}", markup=False)
     if cand.witness is not None:
-        console.print(f"loss at witness: {fmt_value(evaluate_exact(p, cand.witness, order=0).loss)}", markup=False)
+        console.print(f"loss at witness: {loss_text(p, cand.witness)}", markup=False)
     if meta.get("notes"):
         console.print(f"notes: {meta['notes']}", markup=False)
     console.print(f"wrote {out}" if out else "(use --out FILE to write the candidate, --json to print it)",

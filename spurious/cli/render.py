@@ -56,7 +56,7 @@ def print_certificate(cert) -> None:
         console.print(f"  {k}. {r}", markup=False)
 
 
-def _loss_text(problem, point):
+def loss_text(problem, point):
     try:
         return fmt_value(evaluate_exact(problem, point, order=0).loss) + " (exact)"
     except NotExactError:
@@ -80,9 +80,9 @@ def print_summary(candidate) -> None:
         table.add_row("data", f"standard Gaussian inputs, teacher {p.data.teacher_network.describe()}")
     wd = f", weight decay {p.loss.weight_decay}" if p.loss.weight_decay else ""
     table.add_row("loss", f"squared, reduction {p.loss.reduction}{wd}")
-    table.add_row("loss at point", _loss_text(p, candidate.point))
+    table.add_row("loss at point", loss_text(p, candidate.point))
     if candidate.witness is not None:
-        table.add_row("loss at witness", _loss_text(p, candidate.witness))
+        table.add_row("loss at witness", loss_text(p, candidate.witness))
     for key in ("construction", "reference"):
         if candidate.meta.get(key):
             table.add_row(key, str(candidate.meta[key]))

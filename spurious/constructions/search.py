@@ -21,6 +21,7 @@ import hashlib
 import json
 import math
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -91,6 +92,7 @@ class SearchSpec:
 
 # ------------------------------------------------------------------------------------------- worker side
 _MODELS: dict = {}
+_CHUNK_LOCK = threading.Lock()
 
 
 class _Model:
@@ -181,12 +183,15 @@ def run_chunk(spec: SearchSpec, index: int) -> ChunkResult:
 
     t0 = time.perf_counter()
     _maybe_fail(spec, index)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one process per core; small batched ops lose badly to thread contention
-    try:
-        return _run_chunk(spec, index, t0)
-    finally:
-        torch.set_num_threads(threads)
+    # torch.func transforms keep global state (forward-AD levels): chunks in one process run one at a time, e.g.
+    # on a Dask worker with several threads. Use one single-threaded worker process per core.
+    with _CHUNK_LOCK:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # one process per core; small batched ops lose badly to thread contention
+        try:
+            return _run_chunk(spec, index, t0)
+        finally:
+            torch.set_num_threads(threads)
 
 
 def _run_chunk(spec, index, t0):

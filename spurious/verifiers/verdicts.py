@@ -45,8 +45,8 @@ def _fmt(x):
         return None
     if isinstance(x, (list, tuple)):
         return [_fmt(v) for v in x]
-    if isinstance(x, float):
-        return x
+    if isinstance(x, (float, str, int)) and not isinstance(x, bool):
+        return x  # floats (numerical), or numbers already in file syntax (a certificate read back from JSON)
     if hasattr(x, "mid") and hasattr(x, "rad"):  # arb ball
         from ..arithmetic.balls import ball_bounds
 
