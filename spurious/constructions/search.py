@@ -493,7 +493,8 @@ def search(problem, base=None, *, starts=1000, seed=0, optimizer="lbfgs", worker
         try:
             for m in order:
                 before = m.candidate
-                certify(m, verifier, rigor, model)
+                with _CHUNK_LOCK:  # a chunk may still run in a thread of this process (Dask processes=False)
+                    certify(m, verifier, rigor, model)
                 if m.candidate is not before and id_fn is not None:  # snapped to rationals: id of what is kept
                     m.id = id_fn(m.candidate)
                 if on_minimum is not None:
