@@ -79,8 +79,9 @@ def safran_shamir(args):
     from spurious.constructions.datasets import safran_shamir_problem
     from spurious.constructions.search import search
 
-    print("| k = n | starts | spurious (certified) | spurious (numerical only) | % spurious | families: F (hits) | s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| k = n | starts | unconverged | spurious (certified) | spurious (numerical only) | % spurious "
+          "| families: F (hits) | s |")
+    print("|---|---|---|---|---|---|---|---|")
     for k in [int(v) for v in args.k.split(",")]:
         problem, base = safran_shamir_problem(k, k)
         t = time.perf_counter()
@@ -96,7 +97,7 @@ def safran_shamir(args):
             fams[m.family][1] += m.hits
             fams[m.family][2] += int(m.certified_spurious)
         ftxt = "; ".join(f"{F:.10f} ({h})" for F, h, _ in fams.values()) or "-"
-        print(f"| {k} | {res.starts_done} | {cert} | {num} | {100 * (cert + num) / res.starts_done:.1f} | {ftxt} "
+        print(f"| {k} | {res.starts_done} | {res.unconverged} | {cert} | {num} | {100 * (cert + num) / res.starts_done:.1f} | {ftxt} "
               f"| {time.perf_counter() - t:.0f} |", flush=True)
         if args.verbose:
             for m in res.minima:

@@ -253,12 +253,18 @@ def _plot_segment(path, ts, losses):
 
 
 def _plot_slice(path, A, B, Z, has_witness):
-    fig, ax = _figure(5.0, 4.2)
+    fig, ax = _figure(5.4, 4.2)
+    fig.subplots_adjust(right=0.9)
     finite = Z[np.isfinite(Z)]
     levels = np.unique(np.quantile(finite, np.linspace(0, 1, 25))) if finite.size else 10
     if np.size(levels) < 2:
         levels = 10
-    cs = ax.contourf(A, B, Z, levels=levels, cmap="viridis")
+    norm = None
+    if np.size(levels) > 2:  # one colour per quantile band: the low region near point and witness stays readable
+        from matplotlib.colors import BoundaryNorm
+
+        norm = BoundaryNorm(levels, ncolors=256)
+    cs = ax.contourf(A, B, Z, levels=levels, cmap="viridis", norm=norm)
     ax.contour(A, B, Z, levels=levels, colors="k", linewidths=0.3)
     fig.colorbar(cs, ax=ax, label="loss")
     ax.plot([0], [0], "o", color="#f33", label="point")
@@ -441,13 +447,15 @@ def _claims_section(claims, slugs) -> str:
         verdict = c["verdict"] if c["verdict"] in CLAIM_STATUSES else "error"
         rows.append([f"<code>{esc(c['id'])}</code>",
                      f"{esc(c['title'])}<br><small>{esc(src.get('paper'))}; {esc(src.get('theorem'))}</small>",
-                     f'<span class="v-{verdict}">{esc(c["verdict"])}</span>', repro, ce_html, cert_html,
+                     f'<span class="v-{verdict}">{esc(c["verdict"])}</span>'
+                     + (f"<br><small>{esc(c['reasons'][0])}</small>" if verdict == "error" and c["reasons"] else ""),
+                     esc(c["expected"]), repro, ce_html, cert_html,
                      f"<details><summary>{len(c['reasons'])} reason(s), {len(c['tried'])} tried, "
                      f"{c['seconds']:.1f} s</summary><ul>{details}</ul></details>"])
     return ("<h2>Claims</h2>\n<p>Each claim checked against the certified catalog entries and its constructions "
             "(<code>spurious claims check</code>); only exact or interval certificates refute.</p>\n"
-            + _table(("claim", "statement and source", "verdict", "reproduced", "counterexample", "certificate",
-                      "details"), rows, attrs=' id="claims"'))
+            + _table(("claim", "statement and source", "verdict", "expected", "reproduced", "counterexample",
+                      "certificate", "details"), rows, attrs=' id="claims"'))
 
 
 def _cell(x) -> str:

@@ -33,3 +33,10 @@ def random_problem(seed, widths, activation, bias=True, n=4, weight_decay=0, red
 @pytest.fixture
 def make_problem():
     return random_problem
+
+
+def pytest_configure(config):
+    # small torch problems run far faster single-threaded (and the tests share 2 cores)
+    import torch
+
+    torch.set_num_threads(1)

@@ -207,9 +207,15 @@ def test_claims_section_with_a_user_claim(tmp_path, report):
         assert f'<span class="v-{c["verdict"]}">{c["verdict"]}</span>' in text
         if c["verdict"] == "refuted":  # only with a certified counterexample, linked when it is in the catalog
             assert c["certificate"]["rigor"] in ("exact", "interval")
-    # "every local minimum is global" for depth-2 networks is false: refuted by a catalogued entry, or the
-    # checker's failure shown as an error; never "consistent" with certified spurious minima in the catalog
-    assert summary.claims[0]["verdict"] in ("refuted", "error")
+    # "every local minimum is global" for depth-2 networks is false: the catalog holds certified counterexamples,
+    # and the report links the one the checker names
+    mine, yun = summary.claims
+    assert mine["verdict"] == "refuted" and mine["certificate"]["global"] == "not_global"
+    assert mine["counterexample"] in {r["id"] for r in catalog.find()}
+    assert f'<a href="entries/{mine["counterexample"]}.html">' in text
+    assert (summary.out / "entries").is_dir()
+    # Yun et al. 2019 Theorem 1 is an existence claim: consistent, reproduced by a certified entry
+    assert yun["verdict"] == "consistent" and yun["reproduced"] is True and "<td>yes</td>" in text
 
 
 def test_budget_zero_checks_no_claim(tmp_path, report):

@@ -92,7 +92,8 @@ def test_index_loads_filters_work_and_console_is_clean(site, browser):
     assert count.text == f"{len(expected)} of {len(rows)} entries shown"
     search.clear()
     search.send_keys(" 2-2-1   leaky ")  # every word must match, in any column
-    assert _visible_ids(browser) == [r["id"] for r in rows if r["widths"] == "2-2-1"]
+    expected = [r["id"] for r in rows if r["widths"] == "2-2-1" and "leaky" in r["activation"]]
+    assert expected and _visible_ids(browser) == expected
     search.clear()
     search.send_keys("no-such-entry")
     assert _visible_ids(browser) == [] and count.text == f"0 of {len(rows)} entries shown"

@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from flint import arb, ctx, fmpq
+from flint import ctx, fmpq
 
 from spurious.activations import make_activation
 from spurious.arithmetic import FloatModel, evaluate_ball
