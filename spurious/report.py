@@ -459,7 +459,7 @@ def _claims_section(claims, slugs) -> str:
 
 
 def _cell(x) -> str:
-    if isinstance(x, str) and x in ("DIFFERENT",) or isinstance(x, str) and x.startswith("DIFFERS"):
+    if isinstance(x, str) and x.startswith("DIFFER"):  # DIFFERENT / DIFFERS at n decimals
         return f'<strong class="v-error">{esc(x)}</strong>'
     return num(x) if x is None or isinstance(x, float) or _is_exact(x) else esc(x)
 

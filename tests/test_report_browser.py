@@ -74,7 +74,7 @@ def _errors(driver):
     return [e for e in driver.get_log("browser") if e.get("level") in ("SEVERE", "ERROR")]
 
 
-def test_index_loads_filters_work_and_console_is_clean(site, browser):
+def test_index_loads_filters_work_and_console_is_clean(browser, site):
     from selenium.webdriver.support.ui import Select
 
     out, rows = site
@@ -112,7 +112,7 @@ def test_index_loads_filters_work_and_console_is_clean(site, browser):
     assert _errors(browser) == []
 
 
-def test_entry_pages_load_with_images_and_no_errors(site, browser):
+def test_entry_pages_load_with_images_and_no_errors(browser, site):
     out, rows = site
     for row in rows:
         browser.get((out / "entries" / f"{row['id']}.html").as_uri())

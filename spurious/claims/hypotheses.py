@@ -67,6 +67,8 @@ def check_hypotheses(hyp: dict, candidate):
         width = hidden[-1] if pick is None else pick(hidden)
         cond = width >= bound if op == ">=" else width <= bound
         need(cond, f"{key}: width {width} {op} {hyp[key]} = {bound}")
+    if "input_dim" in hyp:
+        need(net.widths[0] == hyp["input_dim"], f"input dimension {net.widths[0]} == {hyp['input_dim']}")
     if "output_dim" in hyp:
         need(net.widths[-1] == hyp["output_dim"], f"output dimension {net.widths[-1]} == {hyp['output_dim']}")
     if "bias" in hyp:

@@ -40,6 +40,7 @@ HYPOTHESIS_KEYS = {
     "hidden_width_max": "every hidden layer at most this wide",
     "last_hidden_width_min": "the last hidden layer at least this wide",
     "output_dim": "output width d_L",
+    "input_dim": "input width d_0",
     "bias": "true (biases required), false (no biases), omitted: any",
     "data": "list of data assumptions: finite, distinct, distinct_coordinate, gaussian",
     "output_layer_fixed": "the output layer is not trainable (otherwise every layer must be trainable)",
