@@ -47,6 +47,8 @@ def parse_number(value, where: str = "number") -> fmpq:
     """Parse one number of the file syntax into an exact ``fmpq``; ``where`` names it in error messages."""
     if isinstance(value, bool) or value is None:
         raise InputError(f"{where}: expected a number, got {value!r}")
+    if isinstance(value, (fmpq, fmpz, Fraction)):  # already exact (Python callers)
+        return to_fmpq(value)
     if isinstance(value, (int, float)):
         if isinstance(value, float) and not math.isfinite(value):
             raise InputError(f"{where}: number is not finite ({value!r})")
