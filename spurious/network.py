@@ -39,6 +39,8 @@ class Network:
         for i, d in enumerate(self.widths):
             if not isinstance(d, int) or isinstance(d, bool) or d < 1 or d > MAX_WIDTH:
                 raise InputError(f"network.widths[{i}]: expected an integer from 1 to {MAX_WIDTH}, got {d!r}")
+        if not all(isinstance(a, Activation) for a in self.activations):
+            raise InputError("network.activation: expected Activation objects (use make_activation or a name)")
         if len(self.activations) != L - 1:
             raise InputError(f"network.activation: expected {L - 1} activation(s) (one per hidden layer), "
                              f"got {len(self.activations)}")
@@ -51,9 +53,12 @@ class Network:
     @classmethod
     def make(cls, widths, activation, bias=True, trainable=True) -> "Network":
         """Convenience constructor: one activation (or a list), bias/trainable as a flag or a list of flags."""
+        from .activations import make_activation
+
         widths = tuple(widths)
         L = len(widths) - 1
         acts = tuple(activation) if isinstance(activation, (list, tuple)) else (activation,) * max(L - 1, 0)
+        acts = tuple(make_activation(a) if isinstance(a, str) else a for a in acts)
         flags = lambda f: tuple(f) if isinstance(f, (list, tuple)) else (f,) * L  # noqa: E731
         return cls(widths, acts, flags(bias), flags(trainable))
 

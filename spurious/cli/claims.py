@@ -69,3 +69,35 @@ def check_cmd(claim_ids, files, budget, catalog_url, no_catalog, as_json):
             console.print(f"    {line}", markup=False)
         for line in r.tried:
             console.print(f"    tried: {line}", markup=False)
+
+
+@claims_group.command("phase-transition")
+@click.option("--activation", default="tanh", show_default=True, help="Smooth hidden activation.")
+@click.option("--n", "n", type=int, default=8, show_default=True, help="Samples N (1-D seeded data).")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--starts", type=int, default=60, show_default=True, help="BFGS starts per width.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Write a PNG bar chart.")
+@click.option("--json", "as_json", is_flag=True)
+def phase_cmd(activation, n, seed, starts, plot_path, as_json):
+    """Li-Ding-Sun: certified strict spurious minima per hidden width 1..N+1 on the same data."""
+    from ..activations import make_activation
+    from ..claims.phase_transition import phase_transition, plot
+
+    act = make_activation(activation)
+    if act.kind != "smooth":
+        raise InputError(f"phase-transition: needs a smooth activation, got {activation}")
+    rows = phase_transition(activation=activation, n=n, seed=seed, starts=starts)
+    if plot_path:
+        plot(rows, n, plot_path)
+    if as_json:
+        click.echo(json.dumps({"n": n, "activation": activation, "seed": seed, "rows": [r.to_json() for r in rows]},
+                              indent=1))
+        return
+    from rich.table import Table
+
+    table = Table("width", "starts", "float minima", "float spurious", "checked", "certified strict spurious",
+                  "best loss", title=f"N = {n} samples, {activation}, seed {seed}")
+    for r in rows:
+        table.add_row(str(r.width) + (" (>= N)" if r.width >= n else ""), str(r.starts), str(r.float_minima),
+                      str(r.float_spurious), str(r.checked), str(r.certified_spurious), f"{r.best_loss:.3g}")
+    console.print(table)
