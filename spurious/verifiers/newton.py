@@ -63,6 +63,9 @@ def polish(grad_fn, hess_fn, x0, free=None, max_steps=10, max_hessians=4, max_mo
             H = Hf[np.ix_(free, free)]
             H = (H + H.T) / 2
             hessians += 1
+            if not np.all(np.isfinite(H)):  # e.g. a zero population unit: no Newton step (converged stays False)
+                H = None
+                break
             scale = 1.0 + float(np.abs(H).max(initial=0.0))
         threshold = 64 * 2.0 ** -53 * scale * (1 + float(np.abs(x).max(initial=0.0)))
         if gn <= threshold:
