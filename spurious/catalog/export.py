@@ -82,7 +82,8 @@ def state_dict(entry) -> dict:
 
 
 def export_torch(entry, path) -> None:
-    """Write the state_dict with torch.save (writing only; load it with ``torch.load(path, weights_only=True)``)."""
+    """Write the state_dict with torch.save (writing only: users load it with weights_only=True; spurious itself
+    never loads torch files)."""
     import torch
 
     buf = io.BytesIO()
