@@ -17,7 +17,6 @@ import sys
 import time
 
 import numpy as np
-import torch
 from flint import fmpq
 
 from spurious.activations import make_activation
@@ -43,19 +42,7 @@ def problem(h, n=100, d=10, seed=0):
 def train(prob, base, seed=0):
     model = FloatModel(prob, base)
     rng = np.random.default_rng(seed)
-    th = torch.tensor(rng.normal(size=prob.network.num_params) * 0.3, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([th], max_iter=500, tolerance_grad=1e-13, tolerance_change=1e-16, history_size=100,
-                            line_search_fn="strong_wolfe")
-
-    def closure():
-        opt.zero_grad()
-        loss = model.loss(th)
-        loss.backward()
-        return loss
-
-    for _ in range(6):
-        opt.step(closure)
-    x = th.detach().numpy().copy()
+    x = model.lbfgs(rng.normal(size=prob.network.num_params) * 0.3, max_iter=500, rounds=6)
     for _ in range(3):  # float Newton steps
         _, g, H = model.evaluate(x)
         x = x - np.linalg.lstsq(H, g, rcond=1e-13)[0]

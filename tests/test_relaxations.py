@@ -30,18 +30,8 @@ def best_local(problem, point, tries=8, seed=0, iters=300):
     rng = np.random.default_rng(seed)
     best = np.inf
     for _ in range(tries):
-        th = torch.tensor(rng.standard_normal(problem.network.num_params), requires_grad=True)
-        opt = torch.optim.LBFGS([th], max_iter=iters, tolerance_grad=1e-12, tolerance_change=1e-15,
-                                line_search_fn="strong_wolfe")
-
-        def closure():
-            opt.zero_grad()
-            v = model.loss(th)
-            v.backward()
-            return v
-
-        opt.step(closure)
-        best = min(best, float(model.loss(th).detach()))
+        end = model.lbfgs(rng.standard_normal(problem.network.num_params), max_iter=iters, tolerance_grad=1e-12)
+        best = min(best, float(model.losses(end)[0]))
     return best
 
 

@@ -11,7 +11,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from flint import ctx, fmpq
 
 from spurious.activations import make_activation
@@ -69,19 +68,8 @@ def trained(seed, widths, act, **kw):
     prob, base = make_problem(seed, widths, act, **kw)
     model = FloatModel(prob, base)
     rng = np.random.default_rng(seed)
-    th = torch.tensor(rng.normal(size=prob.network.num_params), dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([th], max_iter=200, tolerance_grad=1e-14, tolerance_change=1e-16, history_size=50,
-                            line_search_fn="strong_wolfe")
-
-    def closure():
-        opt.zero_grad()
-        loss = model.loss(th)
-        loss.backward()
-        return loss
-
-    for _ in range(5):
-        opt.step(closure)
-    x = newton_float(model, th.detach().numpy().copy())
+    x = newton_float(model, model.lbfgs(rng.normal(size=prob.network.num_params), max_iter=200, rounds=5,
+                                        tolerance_grad=1e-14, history_size=50))
     return Candidate(prob, base.with_flat(prob.network, x.tolist())), model
 
 

@@ -122,6 +122,24 @@ class FloatModel:
 
         return vmap(hessian(self.loss))(self._as_batch(thetas))
 
+    def lbfgs(self, theta0, *, max_iter=500, rounds=1, tolerance_grad=1e-13, history_size=100):
+        """Local minimisation from ``theta0`` by torch L-BFGS with strong-Wolfe line search (float evidence);
+        returns the end point as a numpy float64 vector."""
+        torch = self._torch
+        th = torch.tensor(np.asarray(theta0, dtype=np.float64), requires_grad=True)
+        opt = torch.optim.LBFGS([th], max_iter=max_iter, tolerance_grad=tolerance_grad, tolerance_change=1e-16,
+                                history_size=history_size, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            value = self.loss(th)
+            value.backward()
+            return value
+
+        for _ in range(rounds):
+            opt.step(closure)
+        return th.detach().numpy().copy()
+
     def evaluate(self, theta):
         """(loss, gradient, Hessian) at one point as numpy float64."""
         t = self._as_batch(theta)

@@ -159,7 +159,7 @@ def export_cmd(entry_id, fmt, out, url, as_json):
         click.echo(f"wrote {out}")
         if fmt == "torch":
             click.echo("load: m = spurious.catalog.export.build_module_from_json(network); "
-                       "m.load_state_dict(torch.load(path, weights_only=True))")
+                       "m.load_state_dict(state), with state read from the file by torch with weights_only=True")
 
 
 def _read_import(path):

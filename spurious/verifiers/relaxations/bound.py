@@ -80,7 +80,6 @@ def polish(problem, Ws, bs, point=None, steps=200):
     that start; evidence only), and whichever is lower is kept. Returns (point, exact loss) - the loss is a proven
     upper bound on the global minimum, whatever the floats did."""
     import numpy as np
-    import torch
 
     from ...arithmetic import FloatModel, evaluate_exact
     from ...network import Point
@@ -99,18 +98,7 @@ def polish(problem, Ws, bs, point=None, steps=200):
         return best
     try:
         model = FloatModel(problem, start)
-        th = torch.tensor(start.flatten_float(problem.network), requires_grad=True)
-        opt = torch.optim.LBFGS([th], max_iter=steps, tolerance_grad=1e-13, tolerance_change=1e-16,
-                                line_search_fn="strong_wolfe")
-
-        def closure():
-            opt.zero_grad()
-            value = model.loss(th)
-            value.backward()
-            return value
-
-        opt.step(closure)
-        vals = th.detach().numpy()
+        vals = model.lbfgs(start.flatten_float(problem.network), max_iter=steps)
         if np.all(np.isfinite(vals)):
             cand = start.with_flat(problem.network, [rationalize(float(x), 40) for x in vals])
             loss = evaluate_exact(problem, cand, order=0).loss
