@@ -71,6 +71,20 @@ class Activation:
             return _polynomial(ctx, self.coefficients, z)
         return _SMOOTH[self.name](ctx, z)
 
+    def piece_of(self, z) -> int:
+        """Index of the linear piece holding z (piecewise-linear kinds; the left piece on a breakpoint).
+
+        z may be exact, an arb ball strictly between breakpoints, or a float."""
+        if isinstance(z, float):
+            return sum(1 for c in self.breakpoints if z > float(c.p) / float(c.q))
+        return sum(1 for c in self.breakpoints if z > c)
+
+    def piece_line(self, p):
+        """(slope, intercept) of piece p: sigma(z) = intercept + slope z there (exact)."""
+        a = self.offset - sum(((self.slopes[k + 1] - self.slopes[k]) * c for k, c in enumerate(self.breakpoints[:p])),
+                              fmpq(0))
+        return self.slopes[p], a
+
     def to_json(self):
         if not self.params:
             return self.name
