@@ -1,19 +1,19 @@
 """float64 evaluation with torch.func: loss, gradient and Hessian, batched over many points (vmap).
 
-Fast and independent of the exact/ball code (autodiff instead of the structured formula), so the two check
-each other. Results here are evidence (``rigor: numerical``), never proof.
+Fast and independent of the exact/ball derivatives (autodiff of sigma's value, instead of the chain rule of
+:mod:`.passes` and the declared sigma', sigma''), so the two check each other. Results here are evidence
+(``rigor: numerical``), never proof.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..activations import PIECEWISE_LINEAR, POLYNOMIAL
 from ..rationals import fmpq_to_float
 from .contexts import TORCH
 from .population import check_closed_form, population_loss_torch
 
-__all__ = ["FloatModel"]
+__all__ = ["FloatModel", "torch_activation"]
 
 
 def _torch():
@@ -22,18 +22,10 @@ def _torch():
     return torch
 
 
-def _activation(act):
-    torch = _torch()
-    if act.kind in (PIECEWISE_LINEAR, POLYNOMIAL):
-        return lambda z: act.evaluate(TORCH, z)[0]
-    return {
-        "sigmoid": torch.sigmoid,
-        "tanh": torch.tanh,
-        "softplus": torch.nn.functional.softplus,
-        "erf": torch.erf,
-        "gelu": torch.nn.functional.gelu,
-        "swish": torch.nn.functional.silu,
-    }[act.name]
+def torch_activation(act):
+    """sigma as a function of float64 torch tensors: the activation's own formula in the TORCH context
+    (:mod:`spurious.activations`), differentiable by torch.func."""
+    return lambda z: act.evaluate(TORCH, z)[0]
 
 
 def _tensor(rows):
@@ -54,7 +46,7 @@ class FloatModel:
         self.offsets, self.P = net.layer_offsets()
         self.fixed = [None if tr else (_tensor(L.W), None if L.b is None else _tensor([L.b])[0])
                       for L, tr in zip(base.layers, net.trainable)]
-        self.acts = [_activation(a) for a in net.activations]
+        self.acts = [torch_activation(a) for a in net.activations]
         self.wd = fmpq_to_float(problem.loss.weight_decay)
         if problem.finite:
             self.X = _tensor(problem.data.X)
