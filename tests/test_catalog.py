@@ -234,7 +234,7 @@ def _numerical_only(monkeypatch, c):
     """Make the catalog's verifier answer with float evidence for ``c`` (as when no proof path applies)."""
     import spurious.catalog.store as store
     from spurious.verifiers import verify as real
-    from spurious.verifiers.verdicts import INCONCLUSIVE, NUMERICAL, Certificate
+    from spurious.certificate import INCONCLUSIVE, NUMERICAL, Certificate
 
     def fake(candidate):
         if candidate.point == c.point:
@@ -266,7 +266,7 @@ def test_numerical_evidence_is_refused_by_default_and_flagged_when_allowed(cat, 
 
 def test_numerical_entry_is_upgraded_when_a_proof_arrives(cat, monkeypatch):
     import spurious.catalog.store as store
-    from spurious.verifiers.verdicts import NUMERICAL, Certificate
+    from spurious.certificate import NUMERICAL, Certificate
 
     c = cand(12)
     real = store.run_verify
@@ -282,7 +282,7 @@ def test_numerical_entry_is_upgraded_when_a_proof_arrives(cat, monkeypatch):
 
 
 def test_a_certificate_that_disagrees_with_verification_is_rejected(cat):
-    from spurious.verifiers.verdicts import EXACT, STRICT_LOCAL_MIN, Certificate
+    from spurious.certificate import EXACT, STRICT_LOCAL_MIN, Certificate
 
     c = cand(13)
     assert verify(c).verdict != STRICT_LOCAL_MIN

@@ -18,7 +18,7 @@ from spurious.candidate import loads_candidate
 from spurious.constructions.safran_shamir import (FAMILY, PUBLISHED_K7, reduced_values, reproduce,
                                                   safran_shamir, _point)
 from spurious.errors import InputError
-from spurious.verifiers.rump import rump_pd
+from spurious.roundoff import rump_pd
 
 # constructions.md section 4.3 (our recomputation; the k = 7 row equals Safran's published README entries)
 TABLE_NK = {  # k: (a, b, c, d, e, F (their 1/2 convention), lambda_min (their convention))
@@ -163,7 +163,7 @@ def test_candidate_round_trip_and_witness():
 def _verify(cand):
     """The library's interval path (when present): strict_local_min, not_global, a radius, a positive mu."""
     from spurious.verifiers import PATHS, verify
-    from spurious.verifiers.verdicts import INTERVAL, NOT_GLOBAL, STRICT_LOCAL_MIN
+    from spurious.certificate import INTERVAL, NOT_GLOBAL, STRICT_LOCAL_MIN
 
     if "interval" not in PATHS:
         return None

@@ -15,8 +15,10 @@ from spurious.network import Network, Point
 from spurious.problem import FiniteData, Loss, Problem
 from spurious.verifiers import PATHS, verify
 from spurious.verifiers.numerical import triage
-from spurious.verifiers.structured import accepts, ball_ldl_pd, curvature_matrix
-from spurious.verifiers.verdicts import (INCONCLUSIVE, MINIMUM_VERDICTS, NON_STRICT_LOCAL_MIN, NOT_GLOBAL,
+from spurious.arithmetic.balls import positive
+from spurious.linalg import ldl_definiteness
+from spurious.verifiers.structured import accepts, curvature_matrix
+from spurious.certificate import (INCONCLUSIVE, MINIMUM_VERDICTS, NON_STRICT_LOCAL_MIN, NOT_GLOBAL,
                                          NOT_LOCAL_MIN)
 
 PROOF = {"argument": "constant-output"}
@@ -145,11 +147,11 @@ def test_relu_network_with_a_constant_output_claim_is_not_certified_by_the_argum
 
 
 def test_ball_ldl_three_valued():
-    ok, _ = ball_ldl_pd([[arb(2), arb(1)], [arb(1), arb(2)]])
+    ok, _ = ldl_definiteness([[arb(2), arb(1)], [arb(1), arb(2)]], positive)
     assert ok is True
-    ok, k = ball_ldl_pd([[arb(1), arb(2)], [arb(2), arb(1)]])
+    ok, k = ldl_definiteness([[arb(1), arb(2)], [arb(2), arb(1)]], positive)
     assert ok is False and k == 1
-    ok, _ = ball_ldl_pd([[arb(0, 1e-3)]])
+    ok, _ = ldl_definiteness([[arb(0, 1e-3)]], positive)
     assert ok is None
 
 

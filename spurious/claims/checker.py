@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ..verifiers.verdicts import MINIMUM_VERDICTS, PROOF_RIGORS, STRICT_VERDICTS, Certificate
+from ..certificate import MINIMUM_VERDICTS, PROOF_RIGORS, STRICT_VERDICTS, Certificate
 from .hypotheses import check_hypotheses
 
 __all__ = ["ClaimResult", "check_claim", "affine_least_squares_loss"]

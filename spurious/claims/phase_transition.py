@@ -19,7 +19,7 @@ from ..errors import InputError
 from ..network import Network
 from ..problem import FiniteData, Loss, Problem
 from ..verifiers import verify
-from ..verifiers.verdicts import STRICT_VERDICTS
+from ..certificate import STRICT_VERDICTS
 
 __all__ = ["PhaseRow", "phase_transition"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..errors import InputError
 from .numerical import triage
-from .verdicts import INCONCLUSIVE, MINIMUM_VERDICTS, NUMERICAL, UNKNOWN, Certificate
+from ..certificate import INCONCLUSIVE, MINIMUM_VERDICTS, NUMERICAL, UNKNOWN, Certificate
 
 __all__ = ["verify", "Certificate", "PATHS", "register_path"]
 
@@ -49,7 +49,7 @@ def _with_relaxation(candidate, cert):
     if _relaxation_applies(candidate):
         from .relaxations import apply_bound
 
-        apply_bound(candidate, cert)
+        return apply_bound(candidate, cert)
     return cert
 
 
@@ -60,19 +60,18 @@ def _global_by_relaxation(candidate, cert):
         return cert
     from .globality import loss_bounds
     from .relaxations import global_bound
-    from .verdicts import EXACT, GLOBAL, INTERVAL, LOCAL_MIN
+    from ..certificate import EXACT, GLOBAL, INTERVAL, LOCAL_MIN
 
     b = global_bound(candidate)
     lo, hi, value = loss_bounds(candidate.problem, candidate.point)
     if b.global_lower_bound is None or hi > b.global_lower_bound:
-        cert.reasons.append(f"relaxation ({b.method}): proven global minimum >= {b.global_lower_bound}, below the "
-                            "loss here: undecided")
-        return cert
+        return cert.adding_reasons(f"relaxation ({b.method}): proven global minimum >= {b.global_lower_bound}, below "
+                                   "the loss here: undecided")
     return Certificate(LOCAL_MIN, EXACT if lo == hi and b.rigor == EXACT else INTERVAL, glob=GLOBAL, loss=value,
                        global_lower_bound=b.global_lower_bound,
-                       reasons=cert.reasons + [f"the loss {hi} is <= the proven lower bound {b.global_lower_bound} on "
+                       reasons=cert.reasons + (f"the loss {hi} is <= the proven lower bound {b.global_lower_bound} on "
                                                f"the global minimum ({b.method}): a global minimum, hence a local "
-                                               "minimum (strictness undecided)"],
+                                               "minimum (strictness undecided)",),
                        method=cert.method + " + convex relaxation")
 
 
@@ -94,6 +93,6 @@ def verify(candidate, rigor: str = "auto") -> Certificate:
     cert = triage(candidate)
     return Certificate(INCONCLUSIVE, NUMERICAL, glob=cert.glob, loss=cert.loss, witness_loss=cert.witness_loss,
                        symmetries=cert.symmetries, reduced_min_eigenvalue=cert.reduced_min_eigenvalue,
-                       reasons=[f"no {'rigorous' if rigor == 'auto' else rigor} path applies to this candidate; "
-                                f"numerical triage says {cert.verdict}"] + cert.reasons,
+                       reasons=(f"no {'rigorous' if rigor == 'auto' else rigor} path applies to this candidate; "
+                                f"numerical triage says {cert.verdict}",) + cert.reasons,
                        method="numerical triage (no proof path)")

@@ -60,13 +60,13 @@ from flint import arb, fmpq, fmpq_mat
 from ..arithmetic import evaluate_ball
 from ..arithmetic.balls import ball_bounds, positive
 from ..arithmetic.contexts import BallContext
-from ..rationals import fmpq_to_float, to_fmpq
+from ..linalg import affine_basis, inertia, ldl_definiteness, rank
+from ..rationals import decimal_str, fmpq_to_float, to_fmpq
 from . import PATHS, register_path
 from .globality import global_status
-from .verdicts import INCONCLUSIVE, INTERVAL, NON_STRICT_LOCAL_MIN, NOT_LOCAL_MIN, Certificate
+from ..certificate import INCONCLUSIVE, INTERVAL, NON_STRICT_LOCAL_MIN, NOT_LOCAL_MIN, Certificate
 
-__all__ = ["accepts", "run", "ARGUMENTS", "check_constant_output", "check_split", "ball_ldl_pd", "affine_basis",
-           "curvature_matrix"]
+__all__ = ["accepts", "run", "ARGUMENTS", "check_constant_output", "check_split", "curvature_matrix"]
 
 PREC = 192
 MAX_RADIUS = fmpq(1, 2**40)   # the stored output bias must round the true one this closely
@@ -83,48 +83,12 @@ def run(candidate) -> Certificate:
 
 
 # --- exact and ball linear algebra ---------------------------------------------------------------------------
-def affine_basis(X):
-    """Rows of an exact basis of V = span{x_i - x_1} (reduced row echelon form)."""
-    d = len(X[0])
-    diffs = [[X[i][k] - X[0][k] for k in range(d)] for i in range(1, len(X))]
-    if not diffs:
-        return []
-    R, rank = fmpq_mat(diffs).rref()
-    return [[R[i, k] for k in range(d)] for i in range(rank)]
-
-
-def ball_ldl_pd(Q):
-    """(True, pivots) if every pivot of the LDL^T of the symmetric ball matrix Q is proven > 0 (Q is PD);
-    (False, k) if pivot k is proven <= 0 (Q is not PD); (None, k) if pivot k straddles 0."""
-    n = len(Q)
-    A = [[Q[i][j] for j in range(n)] for i in range(n)]
-    pivots = []
-    for k in range(n):
-        p = A[k][k]
-        s = positive(p)
-        if s is not True:
-            return (False if s is False else None), k
-        pivots.append(p)
-        for i in range(k + 1, n):
-            f = A[i][k] / p
-            for j in range(k + 1, i + 1):
-                A[i][j] = A[i][j] - f * A[j][k]
-                A[j][i] = A[i][j]
-    return True, pivots
-
-
-def _dec(q):
-    return f"{fmpq_to_float(q):.6g}"
-
-
 def _inconclusive(candidate, reasons, loss=None, rigor=INTERVAL):
     """A failed premise: hand over to the next proof path that accepts the candidate, else inconclusive."""
     for name, (acc, run_) in PATHS.items():
         if name != "structured" and acc(candidate):
-            cert = run_(candidate)
-            cert.reasons = reasons + [f"structured argument not established; the {name} path decided instead:"] \
-                + cert.reasons
-            return cert
+            return run_(candidate).adding_reasons(
+                *reasons, f"structured argument not established; the {name} path decided instead:", first=True)
     return Certificate(INCONCLUSIVE, rigor, loss=loss, reasons=reasons, method=METHOD)
 
 
@@ -194,14 +158,14 @@ def check_constant_output(candidate) -> Certificate:
             radius = abs(ybar - ex)
         if radius > MAX_RADIUS:
             return _inconclusive(candidate, reasons + [
-                f"the output constant differs from mean(y) by up to {_dec(radius)} > {_dec(MAX_RADIUS)}: the stored "
+                f"the output constant differs from mean(y) by up to {decimal_str(radius)} > {decimal_str(MAX_RADIUS)}: the stored "
                 "point is not (a rounding of) the constant-output configuration"])
-        reasons.append(f"output constant sum u_j sigma(t_j) + c differs from ybar by at most {_dec(radius)}: the "
+        reasons.append(f"output constant sum u_j sigma(t_j) + c differs from ybar by at most {decimal_str(radius)}: the "
                        f"true point theta* (output bias c* = ybar - sum u_j sigma(t_j)) lies within radius "
-                       f"{_dec(radius)} of the stored point (only the output bias differs)")
+                       f"{decimal_str(radius)} of the stored point (only the output bias differs)")
         Q, a, cc, k = curvature_matrix(act, X, r, u, t)
         B = affine_basis(X)
-        ok, info = ball_ldl_pd(Q) if k else (True, [])
+        ok, info = ldl_definiteness(Q, positive) if k else (True, [])
         reasons.append(f"V = span(x_i - x_1) has dimension {k}; B M B^T and B St B^T computed exactly")
         if ok is not True:
             what = "has a pivot proven <= 0 (Q is not positive definite)" if ok is False else \
@@ -216,10 +180,10 @@ def check_constant_output(candidate) -> Certificate:
         low = min((ball_bounds(pv)[0] for pv in info), default=None)
         csign = [positive(x) for x in cc]
         reasons.append(f"premise (iii): Q ({m * k} x {m * k}) is positive definite: every ball LDL^T pivot is "
-                       f"proven > 0 (smallest pivot >= {_dec(low) if low is not None else 'n/a'}); "
+                       f"proven > 0 (smallest pivot >= {decimal_str(low) if low is not None else 'n/a'}); "
                        f"c_j = u_j sigma''(t_j) > 0 proven for {sum(1 for s in csign if s)} of {m} units")
     reasons.append(f"lemma (constant-output argument D): theta* is a local minimum with loss {loss_star} "
-                   f"(= {_dec(loss_star)}); not strict: u_1 -> u_1 + s, c -> c - s sigma(t_1) keeps the loss")
+                   f"(= {decimal_str(loss_star)}); not strict: u_1 -> u_1 + s, c -> c - s sigma(t_1) keeps the loss")
     glob, wl, greasons = global_status(candidate, loss_star, loss_star)
     return Certificate(NON_STRICT_LOCAL_MIN, INTERVAL, glob=glob, loss=loss_star, witness_loss=wl,
                        radius=radius if radius != 0 else None, reasons=reasons + greasons, method=METHOD)
@@ -288,7 +252,7 @@ def _saddle(candidate, Q, B, a, radius, reasons):
         return None
     hi = ball_bounds(quad)[1]
     reasons.append(f"theta* is a critical point (w = 0, sum r = 0, sum r x = 0 give a zero gradient exactly) and "
-                   f"d^T H d <= {_dec(hi)} < 0 over the box around theta* for an explicit rational d: a direction "
+                   f"d^T H d <= {decimal_str(hi)} < 0 over the box around theta* for an explicit rational d: a direction "
                    "of negative curvature, so theta* is not a local minimum")
     return Certificate(NOT_LOCAL_MIN, INTERVAL, radius=radius if radius != 0 else None, reasons=reasons,
                        descent_direction=dvec, method=METHOD)
@@ -355,7 +319,7 @@ def _box_B(parent, r, a):
 def check_split(candidate) -> Certificate:
     """Certify a split point: parent re-certified, then the sign of lam (1 - lam) B decides (module docstring)."""
     from . import verify
-    from .verdicts import MINIMUM_VERDICTS, STRICT_LOCAL_MIN
+    from ..certificate import MINIMUM_VERDICTS, STRICT_LOCAL_MIN
 
     reasons = ["argument: split-neuron (Fukumizu-Amari); the parent is rebuilt from the candidate and re-certified"]
     p = candidate.problem
@@ -383,14 +347,14 @@ def check_split(candidate) -> Certificate:
                                                    f"{pc.rigor})"])
     r = fmpq(0) if pc.radius is None else (pc.radius if isinstance(pc.radius, fmpq) else ball_bounds(pc.radius)[1])
     reasons.append(f"parent (width {net.widths[1] - 1}) certified {pc.verdict} ({pc.rigor}); its critical point lies "
-                   f"within {_dec(r)} of the merged stored point")
+                   f"within {decimal_str(r)} of the merged stored point")
     scale = max(fmpq(1), abs(lam), abs(1 - lam))
     R = r * scale   # per-coordinate box radius; Euclidean distance of the true split point <= sqrt(2) R <= 2 R
     with BallContext(PREC).workprec():
         B = _box_B(parent, r, a)
         sgn = lam * (1 - lam)
         Bs = [[x * arb(sgn) for x in row] for row in B]
-        ok, _ = ball_ldl_pd(Bs)
+        ok, _ = ldl_definiteness(Bs, positive)
     if ok is True:
         strict = pc.verdict == STRICT_LOCAL_MIN and not net.trainable[1]
         verdict = STRICT_LOCAL_MIN if strict else NON_STRICT_LOCAL_MIN
@@ -441,7 +405,7 @@ def _split_saddle(candidate, B, sgn, units, R, reasons):
     if positive(-quad) is not True:
         return _inconclusive(candidate, reasons + ["d^T H d < 0 could not be proven over the box"])
     reasons.append(f"lam (1 - lam) B has a negative direction eta; d = ((1 - lam) eta, -lam eta) on the split units "
-                   f"has d^T H d <= {_dec(ball_bounds(quad)[1])} < 0 over the box of radius {_dec(R)} around the "
+                   f"has d^T H d <= {decimal_str(ball_bounds(quad)[1])} < 0 over the box of radius {decimal_str(R)} around the "
                    "stored point, which holds the true split point: negative curvature, not a local minimum")
     return Certificate(NOT_LOCAL_MIN, INTERVAL, radius=2 * R or None, reasons=reasons, descent_direction=dvec,
                        method=SPLIT_METHOD)
@@ -457,8 +421,7 @@ def check_quadratic_orbit(candidate) -> Certificate:
     D^-1 (E_ab - E_ba) [W b] (exact). Exact gradient 0, H t = 0 for the tangents, H >= 0 with nullity = rank of the
     tangents: strictly larger loss off the orbit near the point (Morse-Bott), i.e. strict modulo this symmetry."""
     from ..arithmetic import evaluate_exact
-    from .inertia import inertia, rank
-    from .verdicts import EXACT, STRICT_MODULO_SYMMETRY, STRICT_LOCAL_MIN
+    from ..certificate import EXACT, STRICT_MODULO_SYMMETRY, STRICT_LOCAL_MIN
 
     reasons = ["argument: quadratic-orbit (exact); claimed values in meta['proof'] are ignored"]
     p, pt = candidate.problem, candidate.point
