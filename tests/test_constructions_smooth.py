@@ -49,7 +49,7 @@ def test_yun_smooth_every_activation(act):
 
 
 def test_yun_published_numbers_side_by_side():
-    rows = ys.reproduce(("sigmoid", "tanh"))
+    rows = ys.reproduce(("sigmoid", "tanh"), verify=verify)
     for r in rows:
         assert r["paper_local_min_half_sum"] == fmpq(1, 3) and r["paper_global_half_sum"] == 0
         assert r["ours_local_min_half_sum"] == fmpq(1, 3)                     # 1/3 in the 1/2-sum convention
@@ -58,7 +58,7 @@ def test_yun_published_numbers_side_by_side():
 
 
 def test_yun_reproduce_rows_for_the_cli_are_equal():
-    rows = ys.reproduce_rows(("sigmoid",))
+    rows = ys.reproduce_rows(("sigmoid",), verify=verify)
     assert [(p, o) for _, p, o in rows] == [(fmpq(1, 3), fmpq(1, 3)), (0, 0)]
 
 

@@ -13,7 +13,7 @@ from ..rationals import fmpq_to_float
 from .contexts import TORCH
 from .population import check_closed_form, population_loss_torch
 
-__all__ = ["FloatModel"]
+__all__ = ["FloatModel", "torch_activation"]
 
 
 def _torch():
@@ -22,7 +22,8 @@ def _torch():
     return torch
 
 
-def _activation(act):
+def torch_activation(act):
+    """The activation as a torch function (torch context for piecewise-linear and polynomial ones)."""
     torch = _torch()
     if act.kind in (PIECEWISE_LINEAR, POLYNOMIAL):
         return lambda z: act.evaluate(TORCH, z)[0]
@@ -54,7 +55,7 @@ class FloatModel:
         self.offsets, self.P = net.layer_offsets()
         self.fixed = [None if tr else (_tensor(L.W), None if L.b is None else _tensor([L.b])[0])
                       for L, tr in zip(base.layers, net.trainable)]
-        self.acts = [_activation(a) for a in net.activations]
+        self.acts = [torch_activation(a) for a in net.activations]
         self.wd = fmpq_to_float(problem.loss.weight_decay)
         if problem.finite:
             self.X = _tensor(problem.data.X)

@@ -92,9 +92,9 @@ def teacher_data(teacher_widths, activation, n, seed, bias=True) -> FiniteData:
 def _act_float(act, z):
     import torch
 
-    from ..arithmetic.floating import _activation
+    from ..arithmetic.floating import torch_activation
 
-    return _activation(act)(torch.as_tensor(z)).numpy()
+    return torch_activation(act)(torch.as_tensor(z)).numpy()
 
 
 def random_labels(d_in, d_out, n, seed) -> FiniteData:
