@@ -25,7 +25,6 @@ from ..arithmetic import evaluate_exact
 from ..errors import InternalError
 from ..linalg import inertia, min_positive_eigenvalue_bound, nullspace, outside_span, quad_form, rank
 from ..rationals import decimal_str
-from . import register_path
 from .globality import global_status
 from .symmetry import symmetry_names, symmetry_tangents
 from ..certificate import (EXACT, INCONCLUSIVE, LOCAL_MIN, NON_STRICT_LOCAL_MIN, NOT_CRITICAL, NOT_GLOBAL, NOT_LOCAL_MIN,
@@ -414,6 +413,3 @@ def run(candidate) -> Certificate:
         return _unproven_min(candidate, loss, reasons, tangents, H, rows, ev, flat_dir)
     reasons.append("no argument decides this degenerate critical point: inconclusive")
     return _finish(candidate, INCONCLUSIVE, loss, reasons, tangents)
-
-
-register_path("exact", accepts, run)

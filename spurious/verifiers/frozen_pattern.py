@@ -17,14 +17,14 @@ Theorem 1, proof of step 1; He, Wang, Tao, ICLR 2020; Christof and Kowalczyk 202
    symmetry orbit proves the minimum non-strict. If neither is found: inconclusive.
 
 A dead layer needs a margin only in that layer (the layers before it are flat directions; after it everything is
-constant). ``run`` is registered as the proof path ``frozen_pattern``; the exact path may call :func:`certify`.
+constant). ``run`` is the proof path ``frozen_pattern`` (:mod:`.paths`); the exact path may call :func:`certify`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flint import fmpq, fmpq_mat, fmpq_poly
+from flint import fmpq, fmpq_poly
 
 from ..arithmetic import EXACT as EXACT_CONTEXT, evaluate_exact
 from ..linalg import least_squares, nullspace, outside_span, rank
@@ -305,12 +305,3 @@ def _outputs_constant(candidate, info, d):
             return all(z.degree() <= 0 for row in Z for z in row)
         h = [[info.icpt[l][k][i] + info.slope[l][k][i] * Z[i][k] for k in range(dout)] for i in range(len(X))]
     return False
-
-
-def _register():
-    from . import register_path
-
-    register_path("frozen_pattern", accepts, run)
-
-
-_register()

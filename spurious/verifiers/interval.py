@@ -39,7 +39,6 @@ from ..arithmetic.population import check_closed_form
 from ..errors import UnsupportedError
 from ..rationals import decimal_str, fmpq_to_float, to_fmpq
 from ..roundoff import U, float_down, float_up, frob_up, gamma, norm2_upper, rump_pd, sqrt_upper, up, vnorm_up
-from . import register_path
 from .globality import global_status
 from .newton import polish
 from .numerical import GRAD_TOL
@@ -386,6 +385,3 @@ def _saddle(S, xt, g, g_balls, dist, lam, vec, reasons):
         return Certificate(NOT_LOCAL_MIN, INTERVAL, radius=radius, symmetries=S.symmetries,
                            descent_direction=[float(v) for v in full], reasons=reasons, method=METHOD)
     return None
-
-
-register_path("interval", accepts, run)
