@@ -423,7 +423,6 @@ def test_cli_save_without_catalog_class(runner, monkeypatch):
 
 
 def test_cli_save_into_a_temporary_catalog(runner, tmp_path, monkeypatch):
-    pytest.importorskip("spurious.catalog.store")
     monkeypatch.setenv("SPURIOUS_CATALOG", str(tmp_path / "cat.sqlite"))
     res = runner.invoke(cli, ["construct", "dead-units", "--widths", "1,2,1", "--save", "--json"])
     assert res.exit_code == 0, res.output

@@ -353,8 +353,9 @@ def test_fuzz_battery_large(minima, non_minima):
 # population (Gaussian) problems ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def safran7():
-    ss = pytest.importorskip("spurious.constructions.safran_shamir")
-    return ss.safran_shamir(k=7)
+    from spurious.constructions.safran_shamir import safran_shamir
+
+    return safran_shamir(k=7)
 
 
 def test_safran_shamir_population_minimum(safran7):
