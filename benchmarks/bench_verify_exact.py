@@ -22,7 +22,7 @@ from spurious.candidate import Candidate
 from spurious.network import Network, Point
 from spurious.problem import FiniteData, Problem
 from spurious.verifiers.exact import run
-from spurious.verifiers.inertia import charpoly_inertia, ldl_inertia
+from spurious.linalg import charpoly_inertia, ldl_inertia
 
 CONFIGS = [(4, 3), (8, 10), (13, 20)]  # (d0, width): P = width (d0 + 2) + 1 = 19, 101, 301
 

@@ -1,6 +1,6 @@
 """One exception root for the package.
 
-Verdicts are never exceptions (see :mod:`spurious.verifiers.verdicts`); these are raised only for misuse,
+Verdicts are never exceptions (see :mod:`spurious.certificate`); these are raised only for misuse,
 bad input and internal consistency failures.
 """
 

@@ -368,6 +368,7 @@ def reproduction_tables(extra_modules=("safran_shamir", "yun_smooth")) -> list:
     """The construction families' ``reproduce()`` tables (as ``spurious constructions --reproduce`` prints them),
     plus those of construction modules that exist but are not registered yet."""
     from .constructions import families
+    from .verifiers import verify
 
     sources = [(f.name, f.reference, f.reproduce) for f in families() if f.reproduce is not None]
     names = {s[0] for s in sources}
@@ -382,7 +383,7 @@ def reproduction_tables(extra_modules=("safran_shamir", "yun_smooth")) -> list:
     tables = []
     for name, reference, fn in sources:
         try:
-            tables.append(_normalise(name, reference, fn()))
+            tables.append(_normalise(name, reference, fn(verify=verify)))
         except Exception as e:  # noqa: BLE001
             tables.append({"family": name, "reference": reference, "columns": [], "rows": [],
                            "error": f"{type(e).__name__}: {e}"})

@@ -16,7 +16,7 @@ from spurious.candidate import Candidate
 from spurious.network import Network, Point
 from spurious.problem import FiniteData, GaussianData, Loss, Problem
 from spurious.verifiers import verify
-from spurious.verifiers.verdicts import (GLOBAL, MINIMUM_VERDICTS, NOT_CRITICAL, NOT_GLOBAL,
+from spurious.certificate import (GLOBAL, MINIMUM_VERDICTS, NOT_CRITICAL, NOT_GLOBAL,
                                          NOT_LOCAL_MIN, STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY)
 
 Q = fmpq
@@ -65,7 +65,7 @@ def lowest_exact_probe(problem, point, seed=0, count=40):
 def assert_strict_probes(problem, point, seed=0):
     """Strict (modulo symmetry): along every probe line off the span of the symmetry tangents the loss is strictly
     larger at small steps (a line not tangent to the orbit meets it only at t = 0 nearby)."""
-    from spurious.verifiers.inertia import rank
+    from spurious.linalg import rank
     from spurious.verifiers.symmetry import symmetry_tangents
     net = problem.network
     T = [list(t.vector) for t in symmetry_tangents(net, point, problem.loss.weight_decay)]
@@ -437,7 +437,7 @@ def ls_point(p, W1, b1, rng):
     """Output layer = exact least squares on the hidden features (minimum-norm), so the gradient in the output layer
     is 0; the point may or may not be a local minimum in the first layer."""
     from spurious.arithmetic.contexts import EXACT
-    from spurious.verifiers.frozen_pattern import least_squares
+    from spurious.linalg import least_squares
     act = p.network.activations[0]
     X, Y = p.data.X, p.data.Y
     H = [[act.evaluate(EXACT, sum((w * v for w, v in zip(W1[j], x)), Q(0)) + (b1[j] if b1 else 0))[0]
@@ -468,7 +468,7 @@ def test_fuzz_least_squares_output(seed):
 def test_fuzz_deep_dead_units(seed):
     """Depth 3 (dead-unit argument, frozen pattern with a dead layer-2 unit): a random first layer, a second layer with one unit pushed dead, least-squares output layer."""
     from spurious.arithmetic.contexts import EXACT
-    from spurious.verifiers.frozen_pattern import least_squares
+    from spurious.linalg import least_squares
     rng = random.Random(100 + seed)
     p = prob([1, 2, 2, 1], "relu", [[-2], [1], [3]], [[1], [0], [2]])
     W1 = [[Q(rng.randint(-2, 2))] for _ in range(2)]

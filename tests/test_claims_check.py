@@ -54,7 +54,7 @@ def test_numerical_evidence_never_refutes():
     proved = verify(c)
     assert _contradicts(claim, c, proved)[0]
     evidence = verify(c, rigor="numerical")
-    evidence.verdict, evidence.glob = proved.verdict, proved.glob  # even a numerical "minimum, not global"
+    evidence = evidence.with_(verdict=proved.verdict, glob=proved.glob)  # even a numerical "minimum, not global"
     assert evidence.rigor == "numerical" and not _contradicts(claim, c, evidence)[0]
 
 

@@ -1,24 +1,22 @@
 """Safran-Shamir (ICML 2018) spurious minima: construction, published digits, and certification.
 
-The certificate here is T1 of shared/research/verification.md section 1.7, written out in the test (a stand-in
-until the interval verifier lands; when ``spurious.verifiers.interval`` is registered it is exercised too):
-g >= ||grad L(x)|| (ball), every Hessian over the box x +- rho is > mu I (ball Hessian + Rump's shifted Cholesky),
-and g < mu rho  =>  exactly one critical point in the ball, a strict local minimum, with loss >= L(x) - g^2/(2 mu).
+Certification is the shipped interval path (T1 of shared/research/verification.md section 1.7): g >= ||grad L(x)||
+(ball), every Hessian over the box x +- rho is > mu I (Hessian enclosure + Rump's shifted Cholesky), and
+g < mu rho  =>  exactly one critical point in the ball, a strict local minimum. Non-minima must not be certified.
 """
-
-from fractions import Fraction
 
 import numpy as np
 import pytest
-from flint import arb, ctx, fmpq
+from flint import fmpq
 
 from spurious.arithmetic import FloatModel, evaluate_ball
-from spurious.arithmetic.balls import ball_bounds, upper_fmpq
-from spurious.candidate import loads_candidate
+from spurious.arithmetic.balls import ball_bounds
+from spurious.candidate import Candidate, loads_candidate
+from spurious.certificate import INTERVAL, MINIMUM_VERDICTS, NOT_CRITICAL, NOT_GLOBAL, STRICT_LOCAL_MIN
 from spurious.constructions.safran_shamir import (FAMILY, PUBLISHED_K7, reduced_values, reproduce,
                                                   safran_shamir, _point)
 from spurious.errors import InputError
-from spurious.verifiers.rump import rump_pd
+from spurious.verifiers import verify
 
 # constructions.md section 4.3 (our recomputation; the k = 7 row equals Safran's published README entries)
 TABLE_NK = {  # k: (a, b, c, d, e, F (their 1/2 convention), lambda_min (their convention))
@@ -35,64 +33,6 @@ TABLE_NK1 = {
     8: (-0.4862327035, 0.0686917007, -0.1889977644, 0.1263335393, 0.2300974973, 0.9840875186, -0.0298468322,
         0.0205607918, 5.945e-03),
 }
-
-
-def _float_up(q):
-    f = float(Fraction(int(q.p), int(q.q)))
-    return f if Fraction(f) >= Fraction(int(q.p), int(q.q)) else float(np.nextafter(f, np.inf))
-
-
-def _float_enclosure(H):
-    """(A, R): float symmetric A and radii R with |X - A| <= R entrywise for every X in the arb_mat H."""
-    P = H.nrows()
-    A, R = np.zeros((P, P)), np.zeros((P, P))
-    old = ctx.prec
-    ctx.prec = 128
-    try:
-        for i in range(P):
-            for j in range(i, P):
-                x = H[i, j]
-                a = float(x.mid())
-                r = _float_up(upper_fmpq(abs(x - arb(a))))
-                A[i, j] = A[j, i] = a
-                R[i, j] = R[j, i] = r
-    finally:
-        ctx.prec = old
-    return A, R
-
-
-def t1_certificate(candidate, mu_fraction=0.999):
-    """T1 (verification.md 1.7): returns dict(ok, mu, rho, g, loss_lo, loss_hi, reason). ok is a proof."""
-    problem, point = candidate.problem, candidate.point
-    ev = evaluate_ball(problem, point, order=1)
-    if ev.gradient is None:
-        return dict(ok=False, reason=f"no gradient ({ev.kinks})")
-    gsq = sum((upper_fmpq(abs(x)) ** 2 for x in ev.gradient), fmpq(0))  # exact upper bound of ||grad||^2
-    g = float(np.nextafter(np.sqrt(_float_up(gsq)), np.inf))
-    ev2 = evaluate_ball(problem, point, order=2)
-    if ev2.hessian is None:
-        return dict(ok=False, reason=f"no Hessian at the point ({ev2.kinks})")
-    lam = float(np.linalg.eigvalsh(_float_enclosure(ev2.hessian)[0])[0])  # estimate, only used to choose mu
-    if not lam > 0:
-        return dict(ok=False, reason=f"float Hessian not positive definite (lambda_min {lam:.3g})")
-    mu = mu_fraction * lam
-    rho = max(4 * g / mu, 1e-14)
-    evH = evaluate_ball(problem, point, radius=rho, order=2)
-    if evH.hessian is None:
-        return dict(ok=False, reason=f"no Hessian enclosure over the box ({evH.kinks})")
-    A, R = _float_enclosure(evH.hessian)
-    ok, detail = rump_pd(A, R, mu=mu)
-    if not ok:
-        return dict(ok=False, reason=detail)
-    if not g < mu * rho * (1 - 1e-12):  # float product; the slack covers its rounding
-        return dict(ok=False, reason="gradient too large for the ball")
-    lo, hi = ball_bounds(ev.loss)
-    return dict(ok=True, mu=mu, rho=rho, g=g, loss_lo=float(lo) - g * g / (2 * mu), loss_hi=float(hi),
-                reason=detail)
-
-
-def _witness_upper(candidate):
-    return float(ball_bounds(evaluate_ball(candidate.problem, candidate.witness, order=0).loss)[1])
 
 
 # construction ------------------------------------------------------------------------------------------------
@@ -159,86 +99,70 @@ def test_candidate_round_trip_and_witness():
     assert FAMILY["name"] == "safran-shamir" and FAMILY["function"] is safran_shamir
 
 
+def _witness_upper(candidate):
+    return ball_bounds(evaluate_ball(candidate.problem, candidate.witness, order=0).loss)[1]
+
+
 # certification -----------------------------------------------------------------------------------------------
-def _verify(cand):
-    """The library's interval path (when present): strict_local_min, not_global, a radius, a positive mu."""
-    from spurious.verifiers import PATHS, verify
-    from spurious.verifiers.verdicts import INTERVAL, NOT_GLOBAL, STRICT_LOCAL_MIN
-
-    if "interval" not in PATHS:
-        return None
-    cert = verify(cand)
-    assert cert.verdict == STRICT_LOCAL_MIN and cert.rigor == INTERVAL, cert.reasons
-    assert cert.glob == NOT_GLOBAL and cert.radius is not None and cert.radius > 0
-    assert cert.reduced_min_eigenvalue is not None and cert.reduced_min_eigenvalue > 0
-    return cert
-
-
-def _certify(k, n=None, own=True):
+def _certify(k, n=None):
+    """The shipped interval path: strict_local_min, not_global (teacher loss 0 below the proven loss), a radius."""
     cand = safran_shamir(k=k, n=n)
-    _verify(cand)
-    if not own:
-        return cand, None
-    cert = t1_certificate(cand)
-    assert cert["ok"], cert["reason"]
-    assert _witness_upper(cand) < cert["loss_lo"]  # teacher (loss 0) strictly lower: not global
+    cert = verify(cand, path="interval")
+    assert cert.verdict == STRICT_LOCAL_MIN and cert.rigor == INTERVAL, cert.reasons
+    assert cert.glob == NOT_GLOBAL and cert.radius is not None and 0 < cert.radius < fmpq(1, 10**8)
+    lo, hi = cert.loss
+    assert _witness_upper(cand) < lo <= hi and hi - lo < fmpq(1, 10**12)
+    mu = cert.reduced_min_eigenvalue  # a proven lower bound on lambda_min over the ball
+    assert mu is not None and mu > 0
     return cand, cert
 
 
 @pytest.mark.parametrize("k", [6, 7, 8])
 def test_certified_strict_spurious_minimum(k):
     cand, cert = _certify(k)
-    # the proven lambda_min bound mu is near the float value (in our convention = 2 x theirs)
-    assert abs(cert["mu"] / 2 - TABLE_NK[k][6]) < 2e-3 * TABLE_NK[k][6]
-    assert cert["rho"] < 1e-10
+    # the proven bound mu lies below the float lambda_min (our convention = 2 x theirs) and is not far below it
+    lam = 2 * TABLE_NK[k][6]
+    assert lam / 20 < float(cert.reduced_min_eigenvalue) < lam * (1 + 1e-6)
+    assert abs(float(cert.loss[0]) / 2 - TABLE_NK[k][5]) < 1e-10
 
 
 def test_certified_n_equals_k_plus_1():
-    _certify(7, 8, own=False)
+    _certify(7, 8)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("k", range(6, 21))
 def test_certified_for_every_k_up_to_20(k):
-    cand, cert = _certify(k)
-    assert cert["mu"] > 0
+    _certify(k)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("k", range(7, 21))
 def test_certified_n_equals_k_plus_1_for_every_k_up_to_20(k):
-    cand, cert = _certify(k, k + 1)
-    assert cert["mu"] > 0
+    _certify(k, k + 1)
 
 
 # soundness: non-minima are not certified ---------------------------------------------------------------------
 def test_saddle_is_not_certified():
-    """The symmetric (6, 7) point is a critical point with a negative eigenvalue: T1 must fail."""
+    """The symmetric (6, 7) point is a critical point with a negative eigenvalue: never a minimum verdict."""
     names, p, problem, idx = reduced_values(6, 7)
-    from spurious.candidate import Candidate
-
     cand = Candidate(problem, _point(problem, idx, p))
-    cert = t1_certificate(cand)
-    assert not cert["ok"]
     H = FloatModel(problem, cand.point).evaluate(cand.point.flatten_float(problem.network))[2]
     assert np.linalg.eigvalsh(H)[0] < -1e-3
+    for path in (None, "interval"):
+        assert verify(cand, path=path).verdict not in MINIMUM_VERDICTS
 
 
 def test_point_far_from_any_minimum_is_not_certified():
-    """Half way between the spurious minimum and the teacher: large gradient, no certificate."""
-    from spurious.candidate import Candidate
-
+    """Half way between the spurious minimum and the teacher: large gradient, proved not critical."""
     cand = safran_shamir(k=6)
     theta = (cand.point.flatten_float(cand.network) + cand.witness.flatten_float(cand.network)) / 2
     mid = Candidate(cand.problem, cand.point.with_flat(cand.network, list(theta)))
-    assert not t1_certificate(mid)["ok"]
+    assert verify(mid, path="interval").verdict == NOT_CRITICAL
 
 
-def test_global_minimum_is_not_certified_by_the_ball_path():
-    """At the teacher every student unit is parallel to a teacher unit: no Hessian enclosure, no certificate."""
-    from spurious.candidate import Candidate
-
+def test_global_minimum_is_never_reported_spurious():
+    """At the teacher (loss 0, every student unit parallel to a teacher unit) no certificate may say not_global."""
     cand = safran_shamir(k=6)
-    glob = Candidate(cand.problem, cand.witness)
-    cert = t1_certificate(glob)
-    assert not cert["ok"] and "teacher" in cert["reason"]
+    cert = verify(Candidate(cand.problem, cand.witness), path="interval")
+    assert cert.glob != NOT_GLOBAL and not cert.spurious

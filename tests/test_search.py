@@ -14,7 +14,7 @@ from spurious.constructions.search import SearchSpec, _zero_point, model_for, se
 from spurious.network import Network, Point
 from spurious.problem import Loss, Problem
 from spurious.symmetries import aligned_distance, canonical_float, hidden_symmetries, normalise_units
-from spurious.verifiers.verdicts import EXACT, NOT_GLOBAL, STRICT_LOCAL_MIN, Certificate
+from spurious.certificate import EXACT, NOT_GLOBAL, STRICT_LOCAL_MIN, Certificate
 
 _register()
 

@@ -19,7 +19,7 @@ from spurious.candidate import Candidate
 from spurious.network import Network, Point
 from spurious.problem import FiniteData, Loss, Problem
 from spurious.verifiers import verify
-from spurious.verifiers.verdicts import (EXACT as RIGOR_EXACT, INCONCLUSIVE, MINIMUM_VERDICTS, NOT_CRITICAL,
+from spurious.certificate import (EXACT as RIGOR_EXACT, INCONCLUSIVE, MINIMUM_VERDICTS, NOT_CRITICAL,
                                          NOT_LOCAL_MIN, STRICT_LOCAL_MIN)
 
 from conftest import random_problem, random_rational
@@ -72,7 +72,7 @@ def check_certificate(problem, point, cert, rng):
                     if cert.verdict == STRICT_LOCAL_MIN:
                         assert probe > loss
     elif cert.verdict in (NOT_CRITICAL, NOT_LOCAL_MIN):
-        d = cert.descent_direction
+        d = list(cert.descent_direction)
         assert d is not None and len(d) == P and any(x != 0 for x in d)
         t = fmpq(1, 2 ** max(0, int(max(abs(x) for x in d).p).bit_length()))
         for _ in range(160):

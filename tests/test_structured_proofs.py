@@ -15,8 +15,10 @@ from spurious.network import Network, Point
 from spurious.problem import FiniteData, Loss, Problem
 from spurious.verifiers import PATHS, verify
 from spurious.verifiers.numerical import triage
-from spurious.verifiers.structured import accepts, ball_ldl_pd, curvature_matrix
-from spurious.verifiers.verdicts import (INCONCLUSIVE, MINIMUM_VERDICTS, NON_STRICT_LOCAL_MIN, NOT_GLOBAL,
+from spurious.arithmetic.balls import positive
+from spurious.linalg import ldl_definiteness
+from spurious.verifiers.structured import accepts, curvature_matrix
+from spurious.certificate import (INCONCLUSIVE, MINIMUM_VERDICTS, NON_STRICT_LOCAL_MIN, NOT_GLOBAL,
                                          NOT_LOCAL_MIN)
 
 PROOF = {"argument": "constant-output"}
@@ -40,7 +42,7 @@ def _float_loss(cand, theta):
 
 
 def test_registered_first_and_accepts_only_named_arguments():
-    assert list(PATHS)[0] == "structured"
+    assert PATHS[0].name == "structured"
     c = _cand()
     assert accepts(c)
     assert not accepts(Candidate(c.problem, c.point, None, {"proof": {"argument": "magic"}}))
@@ -145,11 +147,11 @@ def test_relu_network_with_a_constant_output_claim_is_not_certified_by_the_argum
 
 
 def test_ball_ldl_three_valued():
-    ok, _ = ball_ldl_pd([[arb(2), arb(1)], [arb(1), arb(2)]])
+    ok, _ = ldl_definiteness([[arb(2), arb(1)], [arb(1), arb(2)]], positive)
     assert ok is True
-    ok, k = ball_ldl_pd([[arb(1), arb(2)], [arb(2), arb(1)]])
+    ok, k = ldl_definiteness([[arb(1), arb(2)], [arb(2), arb(1)]], positive)
     assert ok is False and k == 1
-    ok, _ = ball_ldl_pd([[arb(0, 1e-3)]])
+    ok, _ = ldl_definiteness([[arb(0, 1e-3)]], positive)
     assert ok is None
 
 
@@ -159,17 +161,17 @@ def test_split_min_agrees_with_the_interval_path_and_bad_hints_fall_back():
     by the interval path (no flat lam-line with a fixed output layer). Wrong unit hints: the split argument is not
     used (the interval path decides)."""
     from spurious.constructions.split_neuron import split_neuron
-    from spurious.verifiers.structured import SPLIT_METHOD
+    from spurious.verifiers.structured.split_neuron import METHOD as SPLIT_METHOD
 
     good = split_neuron(lam="3/2")
     cert = verify(good)
     assert cert.verdict == "strict_local_min" and cert.method == SPLIT_METHOD
-    assert verify(good, rigor="interval").verdict == "strict_local_min"
+    assert verify(good, path="interval").verdict == "strict_local_min"
     bad = Candidate(good.problem, good.point, good.witness, dict(good.meta, proof={"argument": "split-neuron",
                                                                                     "units": [0, 0]}))
     cert = verify(bad)
     assert cert.method != SPLIT_METHOD
-    assert any("structured argument not established" in r for r in cert.reasons)
+    assert any("the structured path did not decide" in r for r in cert.reasons)
 
 
 def test_split_saddle_with_broken_premises_is_not_certified():
@@ -182,7 +184,7 @@ def test_split_saddle_with_broken_premises_is_not_certified():
     cert = verify(Candidate(sad.problem, moved, None, sad.meta))
     assert cert.verdict not in MINIMUM_VERDICTS
     assert any("not have exactly equal" in r for r in cert.reasons)
-    assert verify(sad, rigor="interval").verdict not in MINIMUM_VERDICTS
+    assert verify(sad, path="interval").verdict not in MINIMUM_VERDICTS
 
 
 def test_split_of_a_saddle_parent_is_not_certified():
@@ -224,7 +226,7 @@ def _orbit_cand(d=3, k=2, yb=1, bump=0):
 
 
 def test_orbit_argument_certifies_and_refutes_exactly():
-    from spurious.verifiers.structured import ORBIT_METHOD
+    from spurious.verifiers.structured.quadratic_orbit import METHOD as ORBIT_METHOD
 
     cert = verify(_orbit_cand())
     assert cert.verdict == "strict_modulo_symmetry" and cert.rigor == "exact" and cert.method == ORBIT_METHOD
@@ -247,6 +249,6 @@ def test_generic_interval_path_cannot_decide_degenerate_minima_but_agrees_on_spl
     contradiction); on the fixed-output split points it agrees with the split argument."""
     from spurious.constructions.split_neuron import split_neuron
 
-    assert verify(yun_smooth(activation="tanh"), rigor="interval").verdict == INCONCLUSIVE
-    assert verify(constant_output(width=2), rigor="interval").verdict == INCONCLUSIVE
-    assert verify(split_neuron(lam="1/2"), rigor="interval").verdict == NOT_LOCAL_MIN
+    assert verify(yun_smooth(activation="tanh"), path="interval").verdict == INCONCLUSIVE
+    assert verify(constant_output(width=2), path="interval").verdict == INCONCLUSIVE
+    assert verify(split_neuron(lam="1/2"), path="interval").verdict == NOT_LOCAL_MIN

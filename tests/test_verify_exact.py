@@ -16,10 +16,10 @@ from spurious.network import Network, Point
 from spurious.problem import FiniteData, Loss, Problem
 from spurious.verifiers import verify
 from spurious.verifiers.exact import line_polynomial
-from spurious.verifiers.inertia import quad_form
+from spurious.linalg import quad_form
 from spurious.verifiers.product_space import (OneHidden, fixed_slope_derivatives, pattern_from_pieces,
                                               product_space_test)
-from spurious.verifiers.verdicts import (GLOBAL, INCONCLUSIVE, LOCAL_MIN, MINIMUM_VERDICTS, NON_STRICT_LOCAL_MIN, NOT_CRITICAL,
+from spurious.certificate import (GLOBAL, INCONCLUSIVE, LOCAL_MIN, MINIMUM_VERDICTS, NON_STRICT_LOCAL_MIN, NOT_CRITICAL,
                                          NOT_GLOBAL, NOT_LOCAL_MIN, STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY, UNKNOWN)
 
 from conftest import random_problem
@@ -87,7 +87,7 @@ def test_leaky_relu_fit_is_strict_modulo_symmetry_and_global():
     cert = run(pr, pt)
     assert (cert.verdict, cert.glob) == (STRICT_MODULO_SYMMETRY, GLOBAL)
     assert cert.loss == 0 and cert.reduced_min_eigenvalue > 0
-    assert cert.symmetries == ["positive rescaling of hidden units (2)"]
+    assert cert.symmetries == ("positive rescaling of hidden units (2)",)
     # agreement with the float triage on this clear case
     assert verify(Candidate(pr, pt), rigor="numerical").verdict == STRICT_MODULO_SYMMETRY
 
@@ -122,7 +122,7 @@ def test_least_squares_strict_local_min_with_eigenvalue_bound():
         # lb is a lower bound on the smallest eigenvalue: H - lb I is PSD (no negative direction)
         n = H.nrows()
         shifted = H - fmpq_mat([[lb if i == j else 0 for j in range(n)] for i in range(n)])
-        from spurious.verifiers.inertia import charpoly_inertia
+        from spurious.linalg import charpoly_inertia
         assert charpoly_inertia(shifted).n_neg == 0 and lb > 0
 
 
@@ -294,6 +294,6 @@ def test_certificate_json_roundtrip():
     cert = verify(load_candidate(YUN), rigor="exact")
     obj = cert.to_json()
     json.dumps(obj)
-    from spurious.verifiers.verdicts import Certificate
+    from spurious.certificate import Certificate
     back = Certificate.from_json(obj)
     assert back.verdict == cert.verdict and back.glob == cert.glob and back.reasons == cert.reasons

@@ -23,7 +23,7 @@ this module is the one float-interval implementation of the P-sized products; ev
 (values, slopes, curvatures, adjoints) comes from the pass.
 
 Result: :class:`Enclosure` (mid, rad, norm): every true Hessian at a point of the box equals mid + E1 + E2 with
-|E1| <= rad entrywise and ||E2||_2 <= norm. mid is exactly symmetric. Radii are rounded upward by :func:`up`.
+|E1| <= rad entrywise and ||E2||_2 <= norm. mid is exactly symmetric. Radii are rounded upward by :func:`spurious.roundoff.up`.
 """
 
 from __future__ import annotations
@@ -36,27 +36,11 @@ from flint import arb, arb_mat
 
 from ..errors import UnsupportedError
 from ..rationals import fmpq_to_float
+from ..roundoff import U, frob_up, gamma, up
 from .contexts import BallContext
 from .passes import backward, forward
 
-__all__ = ["Enclosure", "hessian_enclosure", "float_hessian", "split_arb", "enclosure_from_arb_mat", "up", "U"]
-
-U = 2.0 ** -53
-TINY = 2.0 ** -900
-
-
-def up(x, k: int):
-    """Upper bound of the exact value of a nonnegative expression of depth <= k computed in floats as ``x``
-    (exact <= x / (1 - gamma_k) + underflow); (1 + 4 (k+2) u) is exact and exceeds 1 + 2 gamma_k after rounding."""
-    return np.asarray(x, dtype=np.float64) * (1.0 + 4.0 * (k + 2) * U) + TINY
-
-
-def _gamma(k: int) -> float:
-    return (k * U) / (1 - k * U) * (1 + 4 * U) + TINY  # rounded-up margin on a tiny quantity
-
-
-def _sqrt_up(x: float) -> float:
-    return float(np.nextafter(math.sqrt(float(up(x, 2))), np.inf))
+__all__ = ["Enclosure", "hessian_enclosure", "float_hessian", "split_arb", "enclosure_from_arb_mat"]
 
 
 @dataclass
@@ -103,7 +87,7 @@ def _mm(A, B, bounds=True):
         return mid, None
     k = Am.shape[-1]
     aA, aB = np.abs(Am), np.abs(Bm)
-    rad = _gamma(k) * (aA @ aB)
+    rad = gamma(k) * (aA @ aB)
     if Br is not None:
         rad += aA @ Br
     if Ar is not None:
@@ -141,15 +125,8 @@ def _gram(rows, w, bounds=True):
                                                          np.inf)
     wa = np.abs(wm)
     wrr = np.zeros_like(wa) if wr is None else wr
-    per = (_gamma(k) + 2 * U) * wa * a2 + wa * (2 * a * e + e * e) + wrr * (a + e) ** 2
+    per = (gamma(k) + 2 * U) * wa * a2 + wa * (2 * a * e + e * e) + wrr * (a + e) ** 2
     return T, float(up(math.fsum(up(per, 12).tolist()), k + 2))
-
-
-def _frob_up(R) -> float:
-    """Upper bound on the Frobenius norm of a nonnegative float matrix (which bounds the spectral norm)."""
-    if R is None or R.size == 0:
-        return 0.0
-    return _sqrt_up(float(up(np.einsum("ij,ij->", R, R), R.size + 2)))
 
 
 # the enclosure ---------------------------------------------------------------------------------------------------
@@ -224,8 +201,8 @@ def _enclose(problem, base, theta, radius, prec, bounds):
                 H[off:off + dout * din, :pe] += Km
                 H[:pe, off:off + dout * din] += Km.T
                 if bounds:
-                    norm += 2 * _frob_up(Kr)
-                    norm += 2 * U * (1 + 4 * U) * _frob_up(np.abs(H))
+                    norm += 2 * frob_up(Kr)
+                    norm += 2 * U * (1 + 4 * U) * frob_up(np.abs(H))
         rows = (DZm.reshape(dout * n, end), None if DZr is None else DZr.reshape(dout * n, end))
         if l == L:
             w = (np.full(dout * n, cm), np.full(dout * n, cr) if bounds else None)
@@ -237,7 +214,7 @@ def _enclose(problem, base, theta, radius, prec, bounds):
         T, tn = _gram(rows, w, bounds)
         H[:end, :end] += T
         if bounds:
-            norm += tn + U * (1 + 4 * U) * _frob_up(np.abs(H))
+            norm += tn + U * (1 + 4 * U) * frob_up(np.abs(H))
         if l < L:
             DH = _emul((S1[l][0][:, :, None], S1[l][1][:, :, None] if bounds else None), (DZm, DZr), bounds)
     wd = problem.loss.weight_decay
@@ -252,7 +229,7 @@ def _enclose(problem, base, theta, radius, prec, bounds):
     mid = (H + H.T) / 2
     if bounds:
         # symmetrising: the true Hessian is symmetric, so ||H_true - mid|| <= ||H_true - H~||; halving rounds by u
-        norm += U * (1 + 4 * U) * _frob_up(np.abs(mid))
+        norm += U * (1 + 4 * U) * frob_up(np.abs(mid))
         norm = float(up(norm, 16))
     return Enclosure(mid, None, norm)
 

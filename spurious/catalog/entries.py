@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError
 from ..rationals import format_number, parse_number, fmpq_to_float
-from ..verifiers.verdicts import INCONCLUSIVE, MINIMUM_VERDICTS, NOT_GLOBAL, PROOF_RIGORS, Certificate
+from ..certificate import INCONCLUSIVE, MINIMUM_VERDICTS, NOT_GLOBAL, PROOF_RIGORS, Certificate
 
 __all__ = ["Entry", "NotCertifiedError", "figures_of", "summary_of", "content_hash", "number_to_float",
            "tool_version"]

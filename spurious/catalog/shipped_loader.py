@@ -38,10 +38,10 @@ def _shipped_certificates() -> dict:
 
 
 def shipped_key(files) -> str:
-    from ..verifiers import PATHS
+    from ..verifiers import PATH_NAMES
     from .entries import tool_version
 
-    h = hashlib.sha256(("|".join(PATHS) + "|" + tool_version()).encode())
+    h = hashlib.sha256(("|".join(PATH_NAMES) + "|" + tool_version()).encode())
     for name, text in files:
         h.update(name.encode() + b"\x00" + text.encode() + b"\x00")
     return h.hexdigest()

@@ -31,7 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from ..candidate import Candidate
 from ..errors import InputError
 from ..verifiers import verify as run_verify
-from ..verifiers.verdicts import Certificate
+from ..certificate import Certificate
 from . import lineage as _lineage
 from .canonical import stable_id
 from .entries import Entry, NotCertifiedError, content_hash, figures_of, summary_of, tool_version

@@ -14,7 +14,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ..verifiers.verdicts import MINIMUM_VERDICTS, PROOF_RIGORS, STRICT_VERDICTS, Certificate
+from flint import fmpq
+
+from ..certificate import MINIMUM_VERDICTS, PROOF_RIGORS, STRICT_VERDICTS, Certificate
+from ..linalg import least_squares
 from .hypotheses import check_hypotheses
 
 __all__ = ["ClaimResult", "check_claim", "affine_least_squares_loss"]
@@ -40,31 +43,11 @@ class ClaimResult:
 
 def affine_least_squares_loss(problem):
     """Exact loss of the best affine map x -> R x + c on finite data (same reduction as the problem)."""
-    from flint import fmpq, fmpq_mat
-
     X, Y = problem.data.X, problem.data.Y
-    n, m = len(X), len(Y[0])
-    A = fmpq_mat([list(x) + [fmpq(1)] for x in X])
-    B = fmpq_mat([list(y) for y in Y])
-    # least squares via a basis of the column space: pick independent columns exactly
-    cols = _independent_columns(A)
-    As = fmpq_mat([[A[i, j] for j in cols] for i in range(n)])
-    coef = (As.transpose() * As).solve(As.transpose() * B)
-    R = As * coef - B
-    total = sum((R[i, j] ** 2 for i in range(n) for j in range(m)), fmpq(0))
+    n = len(X)
+    cols = [[x[t] for x in X] for t in range(len(X[0]))] + [[1] * n]
+    total = sum((least_squares(cols, [y[o] for y in Y])[2] for o in range(len(Y[0]))), fmpq(0))
     return total / n if problem.loss.reduction == "mean" else total
-
-
-def _independent_columns(A):
-    from flint import fmpq_mat
-
-    cols = []
-    for j in range(A.ncols()):
-        trial = cols + [j]
-        M = fmpq_mat([[A[i, c] for c in trial] for i in range(A.nrows())])
-        if M.rank() == len(trial):
-            cols = trial
-    return cols
 
 
 def _contradicts(claim, candidate, cert: Certificate):

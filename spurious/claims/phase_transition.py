@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..candidate import Candidate
-from ..constructions.narrow_strict import _data, _point, float_minima
+from ..constructions.narrow_strict import float_minima, teacher_data
 from ..errors import InputError
 from ..network import Network
 from ..problem import FiniteData, Loss, Problem
 from ..verifiers import verify
-from ..verifiers.verdicts import STRICT_VERDICTS
+from ..certificate import STRICT_VERDICTS
 
 __all__ = ["PhaseRow", "phase_transition"]
 
@@ -46,7 +46,7 @@ def phase_transition(*, activation="tanh", n=8, d=1, seed=1, starts=40, widths=N
     if not 1 <= starts <= 2000:
         raise InputError(f"phase transition: starts must satisfy 1 <= starts <= 2000, got {starts}")
     widths = list(widths) if widths is not None else list(range(1, n + 2))
-    X, Y = _data(d, n, seed, teacher)  # the same data for every width (a seeded tanh teacher of width teacher + 3)
+    X, Y = teacher_data(d, n, seed, teacher)  # the same data for every width (a seeded tanh teacher of width teacher + 3)
     rows = []
     for m in widths:
         found, lowest, fnet = float_minima(activation, X, Y, m, starts, seed)
@@ -55,7 +55,7 @@ def phase_transition(*, activation="tanh", n=8, d=1, seed=1, starts=40, widths=N
         problem = Problem(net, FiniteData(X, Y), Loss())
         certified = 0
         for loss, th in spurious[:max_checked]:
-            cand = Candidate(problem, _point(fnet, th), _point(fnet, lowest[1]),
+            cand = Candidate(problem, fnet.point(th), fnet.point(lowest[1]),
                              {"construction": "phase-transition", "params": {"width": m, "n": n, "seed": seed}})
             cert = verify(cand)
             if cert.spurious and cert.verdict in STRICT_VERDICTS:

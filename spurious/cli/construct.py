@@ -27,11 +27,13 @@ def constructions_cmd(as_json, reproduce):
     """List the construction families: paper, theorem, activation class, architectures, parameters."""
     fams = families()
     if reproduce:
+        from ..verifiers import verify
+
         rows = []
         for fam in fams:
             if fam.reproduce is None:
                 continue
-            for quantity, paper, ours in fam.reproduce():
+            for quantity, paper, ours in fam.reproduce(verify=verify):
                 rows.append({"family": fam.name, "quantity": quantity,
                              "paper": None if paper is None else format_number(paper),
                              "spurious": format_number(ours), "agree": _agree(paper, ours)})

@@ -9,7 +9,7 @@ from ..arithmetic import evaluate_ball, evaluate_exact
 from ..arithmetic.balls import ball_bounds
 from ..errors import NotExactError, UnsupportedError
 from ..rationals import fmpq_to_float
-from ..verifiers.verdicts import NUMERICAL
+from ..certificate import NUMERICAL
 
 import sys
 

@@ -7,7 +7,7 @@ import json
 import click
 
 from ..candidate import load_candidate
-from ..verifiers import verify as run_verify
+from ..verifiers import PATH_NAMES, verify as run_verify
 from . import cli
 from .render import print_certificate, print_summary
 
@@ -17,10 +17,12 @@ from .render import print_certificate, print_summary
 @click.option("--json", "as_json", is_flag=True, help="Print the certificate as JSON (spec fields).")
 @click.option("--rigor", type=click.Choice(["auto", "exact", "interval", "numerical"]), default="auto",
               show_default=True, help="auto: the strongest proof that applies; numerical: fast float triage.")
-def verify_cmd(path, as_json, rigor):
+@click.option("--path", "proof_path", type=click.Choice(PATH_NAMES), default=None,
+              help="Run only this proof path (default: every path that applies, in order).")
+def verify_cmd(path, as_json, rigor, proof_path):
     """Decide whether the candidate's point is a strict, non-global local minimum (exit 0 when verification ran)."""
     candidate = load_candidate(path)
-    cert = run_verify(candidate, rigor=rigor)
+    cert = run_verify(candidate, rigor=rigor, path=proof_path)
     if as_json:
         click.echo(json.dumps(cert.to_json(), indent=1))
     else:

@@ -39,7 +39,12 @@ class Param:
 
 @dataclass(frozen=True)
 class Family:
-    """A registered construction family."""
+    """A registered construction family.
+
+    ``reproduce(verify=...)``, when set, recomputes the paper's worked example: rows (quantity, published value,
+    ours). The caller passes the verifier (``spurious.verifiers.verify``) because constructions sit below the
+    verifiers and never import them; families whose rows are exact formulas ignore it.
+    """
 
     name: str
     reference: str

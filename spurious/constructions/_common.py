@@ -17,10 +17,10 @@ from ..activations import Activation, parse_activation, parse_activation_option
 from ..arithmetic import EXACT
 from ..candidate import candidate_from_json
 from ..errors import InputError, InternalError
+from ..linalg import least_squares
 from ..network import Network, Point, parse_matrix
 from ..problem import FiniteData, Loss, Problem
 from ..rationals import parse_number
-from ..verifiers.frozen_pattern import least_squares
 
 __all__ = ["activation_of", "widths_of", "seed_of", "int_param", "rational_param", "load_data", "generate_data",
            "affine_fit", "constant_fit", "linear_piece", "zero_slope_piece", "lift", "ridge_witness", "sigma",

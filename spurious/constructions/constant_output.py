@@ -29,6 +29,7 @@ from ..arithmetic.balls import ball_bounds, positive
 from ..arithmetic.contexts import EXACT, BallContext
 from ..candidate import Candidate
 from ..errors import InputError, InternalError
+from ..linalg import affine_basis, is_positive_definite
 from ..network import Network, Point
 from ..problem import FiniteData, Loss, Problem
 from ..rationals import fmpq_to_float, to_fmpq
@@ -68,12 +69,6 @@ def default_data():
     return ((fmpq(-1),), (fmpq(0),), (fmpq(1),)), ((fmpq(0),), (fmpq(1),), (fmpq(0),))
 
 
-def _exact_pd(A: fmpq_mat) -> bool:
-    """Sylvester's criterion, exactly."""
-    n = A.nrows()
-    return all(fmpq_mat([[A[i, j] for j in range(k)] for i in range(k)]).det() > 0 for k in range(1, n + 1))
-
-
 def symmetric_design(d, seed):
     """Seeded d-dimensional data with r = ybar - y orthogonal to [1, X] and M positive definite, exactly."""
     rng = random.Random(seed)
@@ -88,7 +83,7 @@ def symmetric_design(d, seed):
             G += fmpq_mat([[a * b for b in p] for a in p])
         for q in Qs:
             G -= fmpq_mat([[a * b for b in q] for a in q])
-        if not _exact_pd(G):
+        if not is_positive_definite(G):
             continue
         ybar = fmpq(rng.randint(-5, 5), rng.randint(1, 4))
         rows = []
@@ -111,15 +106,13 @@ def check_data(X, Y):
     srx = [sum((r[i] * X[i][k] for i in range(n)), fmpq(0)) for k in range(d)]
     if any(s != 0 for s in srx):
         raise InputError(f"data: sum_i r_i x_i = 0 fails (r = mean(y) - y; got {[str(s) for s in srx]})")
-    from ..verifiers.structured import affine_basis
-
     B = affine_basis(X)
     if not B:
         raise InputError("data: all inputs coincide (dim span(x_i - x_1) >= 1 fails)")
     Bm = fmpq_mat(B)
     M = fmpq_mat([[sum((r[i] * X[i][p] * X[i][q] for i in range(n)), fmpq(0)) for q in range(d)]
                   for p in range(d)])
-    if not _exact_pd(Bm * M * Bm.transpose()):
+    if not is_positive_definite(Bm * M * Bm.transpose()):
         raise InputError("data: M = sum r_i x_i x_i^T positive definite on span(x_i - x_1) fails")
     return ybar, r, len(B)
 
@@ -164,7 +157,6 @@ def flip_witness(problem, point, unit=0):
     s0, _, s2 = act_values(act, t0)
     sign2 = 1 if positive(arb(s2)) else -1
     base_c = fmpq_to_float(point.layers[1].b[0]) + u[unit] * fmpq_to_float(_round(arb(s0)))
-    from ..verifiers.structured import affine_basis
     dirs = [np.array([fmpq_to_float(v) for v in b]) for b in affine_basis(X)]
     dirs += [np.eye(d)[k] for k in range(d)]
     best = None

@@ -28,7 +28,7 @@ from ..problem import FiniteData, Loss, Problem
 from . import Param
 from ._common import activation_of, int_param, seed_of
 
-__all__ = ["narrow_strict", "FAMILY", "REFERENCE", "numpy_activation", "float_minima"]
+__all__ = ["narrow_strict", "FAMILY", "REFERENCE", "numpy_activation", "float_minima", "teacher_data"]
 
 REFERENCE = ("Li, Ding, Sun, On the benefit of width for neural networks: disappearance of basins, SIAM J. Optim. "
              "32 (2022), arXiv:1812.11039 (negative result; their construction not read: ours by search)")
@@ -61,6 +61,11 @@ class _Net:
         self.X, self.Y, self.m = X, Y, m
         self.n, self.d = X.shape
 
+    def point(self, th):
+        """The float parameter vector ``th`` as a :class:`Point` (exact binary64 values)."""
+        W, b, u, c = self.unpack(th)
+        return Point.from_arrays([W.tolist(), [u.tolist()]], [b.tolist(), [float(c)]])
+
     def unpack(self, th):
         m, d = self.m, self.d
         W = th[:m * d].reshape(m, d)
@@ -88,7 +93,7 @@ class _Net:
         return (H + H.T) / 2
 
 
-def _data(d, n, seed, m):
+def teacher_data(d, n, seed, m):
     """Distinct rational inputs in [-2, 2]^d (a grid for d = 1) and labels from a seeded wider tanh teacher."""
     rng = np.random.default_rng([seed, 3])
     if d == 1:
@@ -143,11 +148,6 @@ def float_minima(act, X, Y, m, starts, seed, max_norm=12.0):
     return found, lowest, net
 
 
-def _point(net, th):
-    W, b, u, c = net.unpack(th)
-    return Point.from_arrays([W.tolist(), [u.tolist()]], [b.tolist(), [float(c)]])
-
-
 def narrow_strict(*, activation="tanh", widths=(1, 2, 1), n=8, seed=1, starts=30, rank=1):
     """A (numerically found, verifier-certified) strict non-global local minimum below the width threshold m < n."""
     act = activation_of(activation, "tanh")
@@ -165,7 +165,7 @@ def narrow_strict(*, activation="tanh", widths=(1, 2, 1), n=8, seed=1, starts=30
     seed = seed_of(seed)
     starts = int_param(starts, "starts", 2, 400)
     rank = int_param(rank, "rank", 1, 50)
-    X, Y = _data(d, n, seed, m)
+    X, Y = teacher_data(d, n, seed, m)
     found, lowest, fnet = float_minima(act.name, X, Y, m, starts, seed)
     spurious = [f for f in found if f[0] > lowest[0] + 1e-6 * (1 + lowest[0])]
     if len(spurious) < rank:
@@ -181,7 +181,7 @@ def narrow_strict(*, activation="tanh", widths=(1, 2, 1), n=8, seed=1, starts=30
             "notes": (f"seeded search (ours; the paper's construction was not read): spurious minimum {rank} of "
                       f"{len(spurious)} found, float loss {loss:.10g}; witness: best found "
                       f"({best_loss:.10g}); width m = {m} < n = {n}")}
-    return Candidate(problem, _point(fnet, th), _point(fnet, best), meta)
+    return Candidate(problem, fnet.point(th), fnet.point(best), meta)
 
 
 FAMILY = dict(

@@ -31,8 +31,8 @@ from flint import fmpq
 
 from ..candidate import Candidate
 from ..errors import InputError
+from ..linalg import least_squares, rank
 from ..network import Point
-from ..verifiers.frozen_pattern import least_squares, rank
 from . import Family, Param, register
 from ._common import activation_of, data_params, generate_data, int_param, make_problem, seed_of, widths_of
 from .yun_lift import two_slopes

@@ -195,9 +195,10 @@ def safran_shamir(*, k, n=None, which=0, seed=0) -> Candidate:
 PUBLISHED_K7 = {"a": -0.6327039049, "b": 0.2616910758, "c": 0.1859910463, "d": 0.9969227988, "e": -0.0350801559}
 
 
-def reproduce(candidate=None):
+def reproduce(candidate=None, *, verify=None):
     """Rows (quantity, published value, ours) for the k = n = 7 minimum: the five printed entries, and the loss in
-    both conventions (the paper's F = loss / 2; F itself is our recomputation, the table could not be read)."""
+    both conventions (the paper's F = loss / 2; F itself is our recomputation, the table could not be read).
+    ``verify`` is not needed (ball evaluations)."""
     from ..arithmetic import evaluate_ball
 
     if candidate is None:

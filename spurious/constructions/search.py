@@ -256,10 +256,10 @@ class Minimum:
         return self.certificate is not None and self.certificate.spurious
 
     def to_json(self, starts) -> dict:
-        from ..verifiers.verdicts import _fmt
+        from ..certificate import format_value
 
         c = self.reported
-        out = {"id": self.id, "loss": _fmt(c.loss) if c is not None and c.loss is not None else self.loss,
+        out = {"id": self.id, "loss": format_value(c.loss) if c is not None and c.loss is not None else self.loss,
                "verdict": c.verdict if c is not None else "unverified",
                "global": c.glob if c is not None else "unknown",
                "rigor": c.rigor if c is not None else "numerical",
@@ -267,8 +267,8 @@ class Minimum:
                "float_loss": self.loss, "first_start": self.first_start, "grad_norm": self.grad_norm,
                "min_hessian_eigenvalue": self.min_eigenvalue}
         if c is not None:
-            out["witness_loss"] = _fmt(c.witness_loss)
-            out["reduced_min_eigenvalue"] = _fmt(c.reduced_min_eigenvalue)
+            out["witness_loss"] = format_value(c.witness_loss)
+            out["reduced_min_eigenvalue"] = format_value(c.reduced_min_eigenvalue)
             out["reasons"] = list(c.reasons)
         if self.certificate is not None and c is not self.certificate:
             out["proof_attempt"] = {"verdict": self.certificate.verdict, "rigor": self.certificate.rigor,
@@ -366,7 +366,7 @@ class SearchResult:
     @property
     def numerically_spurious(self) -> list:
         """Minima whose reported verdict (proof or float triage) is a minimum and that are not global."""
-        from ..verifiers.verdicts import MINIMUM_VERDICTS, NOT_GLOBAL
+        from ..certificate import MINIMUM_VERDICTS, NOT_GLOBAL
 
         return [m for m in self.minima if m.reported is not None and m.reported.verdict in MINIMUM_VERDICTS
                 and m.reported.glob == NOT_GLOBAL]
@@ -424,7 +424,7 @@ def certify(minimum, verifier=None, rigor="auto", model=None):
     a verdict other than ``not_critical``.
     """
     from ..verifiers import verify
-    from ..verifiers.verdicts import EXACT, NOT_CRITICAL
+    from ..certificate import EXACT, NOT_CRITICAL
     from ..verifiers.numerical import triage
 
     run = verifier or verify

@@ -156,8 +156,10 @@ def theorem1_example() -> Candidate:
     return yun_lift(widths=(1, 2, 1), activation="relu", data=data, alpha=1, j0="first")
 
 
-def reproduce(candidate=None):
-    """Side by side with the paper's formulas: rows (quantity, paper formula value, spurious value), exact."""
+def reproduce(candidate=None, *, verify=None):
+    """Side by side with the paper's formulas: rows (quantity, paper formula value, spurious value), exact.
+
+    ``verify`` is not needed (the rows are exact formulas)."""
     cand = candidate if candidate is not None else theorem1_example()
     p = cand.problem
     X, Y, m = p.data.X, p.data.Y, p.data.n

@@ -6,7 +6,7 @@ Steps (DESIGN.md, "What a certificate is"; issue 3 items 1, 2, 3, 6, 7):
 2. First order: a nonzero exact gradient gives ``not_critical`` (descent direction -gradient, decrease checked at an
    explicit exact step).
 3. Symmetry tangents (:mod:`.symmetry`): exact rank, and H t = 0 checked exactly (a failure is a bug).
-4. Second order: exact inertia of H (:mod:`.inertia`). A negative eigenvalue gives ``not_local_min`` with an exact
+4. Second order: exact inertia of H (:mod:`spurious.linalg`). A negative eigenvalue gives ``not_local_min`` with an exact
    direction; nullity = rank of the tangents gives ``strict_local_min`` / ``strict_modulo_symmetry`` (Morse-Bott:
    the orbit is a manifold of that dimension through the point, and H is positive definite on a complement of its
    tangent space); more nullity is degenerate and needs a further argument: a higher-order line test along kernel
@@ -23,12 +23,11 @@ from flint import fmpq, fmpq_mat
 
 from ..arithmetic import evaluate_exact
 from ..errors import InternalError
-from ..rationals import fmpq_to_float
-from . import register_path
+from ..linalg import inertia, min_positive_eigenvalue_bound, nullspace, outside_span, quad_form, rank
+from ..rationals import decimal_str
 from .globality import global_status
-from .inertia import inertia, min_positive_eigenvalue_bound, nullspace, rank, to_mat
 from .symmetry import symmetry_names, symmetry_tangents
-from .verdicts import (EXACT, INCONCLUSIVE, LOCAL_MIN, NON_STRICT_LOCAL_MIN, NOT_CRITICAL, NOT_GLOBAL, NOT_LOCAL_MIN,
+from ..certificate import (EXACT, INCONCLUSIVE, LOCAL_MIN, NON_STRICT_LOCAL_MIN, NOT_CRITICAL, NOT_GLOBAL, NOT_LOCAL_MIN,
                        STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY, Certificate)
 
 __all__ = ["accepts", "run", "descent_step", "line_polynomial"]
@@ -39,10 +38,6 @@ METHOD = "exact rational (fmpq) second-order analysis"
 
 def accepts(candidate) -> bool:
     return candidate.problem.exact_capable
-
-
-def _dec(q):
-    return f"{fmpq_to_float(q):.6g}"
 
 
 def descent_step(problem, point, direction, loss, max_halvings=MAX_HALVINGS):
@@ -128,7 +123,7 @@ def _line_test(problem, point, H, tangent_rows, ev, reasons, seed=0):
         return None
     kernel = nullspace(H)
     rT = rank(tangent_rows) if tangent_rows else 0
-    kernel = [k for k in kernel if rank(list(tangent_rows) + [k]) > rT]
+    kernel = [k for k in kernel if outside_span(tangent_rows, k, rT)]
     if not kernel:
         return None
     rng = random.Random(seed)
@@ -147,7 +142,7 @@ def _line_test(problem, point, H, tangent_rows, ev, reasons, seed=0):
         a, tau = res
         nz = [(e, c) for e, c in enumerate(a) if e >= 1 and c != 0]
         if not nz:
-            if flat is None and rank(list(tangent_rows) + [list(d)]) > rT:
+            if flat is None and outside_span(tangent_rows, d, rT):
                 flat = d
             continue
         e, c = nz[0]
@@ -298,6 +293,16 @@ def _finish(candidate, verdict, loss, reasons, tangents=(), direction=None, lowe
                        descent_direction=list(direction) if direction is not None else None, method=METHOD)
 
 
+def _finish_at_kink(candidate, verdict, loss, reasons, tangents=(), **kw):
+    """:func:`_finish`, except that an undecided kink with loss 0 (no weight decay) is a global, hence local, min."""
+    if verdict == INCONCLUSIVE and loss == 0 and candidate.problem.loss.weight_decay == 0:
+        verdict = LOCAL_MIN
+        reasons = reasons + ["the loss is 0, the least value of the squared loss: a global, hence local, minimum",
+                             "strictness modulo symmetry is not proven at this kink: reported as local_min (a local "
+                             "minimum, strictness undecided)"]
+    return _finish(candidate, verdict, loss, reasons, tangents, **kw)
+
+
 def _refute(candidate, verdict, loss, reasons, direction, tangents=(), what="descent direction"):
     problem, point = candidate.problem, candidate.point
     step = descent_step(problem, point, direction, loss)
@@ -343,23 +348,16 @@ def run(candidate) -> Certificate:
     net = problem.network
     ev = evaluate_exact(problem, point, order=2)
     loss = ev.loss
-    reasons = [f"exact loss {loss} (= {_dec(loss)})"]
+    reasons = [f"exact loss {loss} (= {decimal_str(loss)})"]
     if ev.kinks:
         from .kinks import kink_certificate
-        cert = kink_certificate(candidate, ev, reasons, _finish, _refute)
-        if cert.verdict == INCONCLUSIVE and loss == 0 and problem.loss.weight_decay == 0:
-            cert.reasons = [r for r in cert.reasons if not r.startswith("loss 0 equals")]
-            cert.reasons.append("the loss is 0, the least value of the squared loss: a global, hence local, minimum")
-            cert.reasons.append("strictness modulo symmetry is not proven at this kink: reported as "
-                                "local_min (a local minimum, strictness undecided)")
-            cert.verdict = LOCAL_MIN
-        return cert
+        return kink_certificate(candidate, ev, reasons, _finish_at_kink, _refute)
     P = net.num_params
     reasons.append(f"no pre-activation on a breakpoint: the loss is a polynomial near the point ({P} parameters)")
     grad = ev.gradient
     g2 = sum((g * g for g in grad), fmpq(0))
     if g2 != 0:
-        reasons.append(f"exact gradient is nonzero: ||grad||^2 = {g2} (= {_dec(g2)}): not a critical point; "
+        reasons.append(f"exact gradient is nonzero: ||grad||^2 = {g2} (= {decimal_str(g2)}): not a critical point; "
                        "d = -grad is a descent direction (directional derivative -||grad||^2 < 0)")
         return _refute(candidate, NOT_CRITICAL, loss, reasons, [-g for g in grad])
     reasons.append("exact gradient is zero: a critical point")
@@ -370,7 +368,7 @@ def run(candidate) -> Certificate:
                    f"{inn.n_neg} negative, {inn.n_zero} zero eigenvalue(s)")
     if inn.n_neg:
         d = inn.direction
-        q = _quad(H, d)
+        q = quad_form(H, d)
         reasons.append(f"exact direction d with d^T H d = {q} < 0; at a critical point of a polynomial "
                        "loss(x + t d) = loss(x) + t^2/2 d^T H d + O(t^3): not a local minimum")
         return _refute(candidate, NOT_LOCAL_MIN, loss, reasons, d, tangents)
@@ -385,7 +383,7 @@ def run(candidate) -> Certificate:
                            "critical points of equal loss and H is positive definite on a complement of its tangent "
                            "space, so (Morse-Bott) the loss is strictly larger off the orbit near the point")
         if bound is not None:
-            reasons.append(f"smallest nonzero Hessian eigenvalue >= {_dec(bound)} (certified root isolation of the "
+            reasons.append(f"smallest nonzero Hessian eigenvalue >= {decimal_str(bound)} (certified root isolation of the "
                            "characteristic polynomial)")
         return _finish(candidate, verdict, loss, reasons, tangents, reduced=bound)
     reasons.append(f"the Hessian is positive semidefinite with nullity {inn.n_zero} > {r} (symmetries): degenerate")
@@ -415,12 +413,3 @@ def run(candidate) -> Certificate:
         return _unproven_min(candidate, loss, reasons, tangents, H, rows, ev, flat_dir)
     reasons.append("no argument decides this degenerate critical point: inconclusive")
     return _finish(candidate, INCONCLUSIVE, loss, reasons, tangents)
-
-
-def _quad(H, d):
-    n = H.nrows()
-    v = fmpq_mat(n, 1, list(d))
-    return (v.transpose() * H * v)[0, 0]
-
-
-register_path("exact", accepts, run)

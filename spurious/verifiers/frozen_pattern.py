@@ -17,83 +17,24 @@ Theorem 1, proof of step 1; He, Wang, Tao, ICLR 2020; Christof and Kowalczyk 202
    symmetry orbit proves the minimum non-strict. If neither is found: inconclusive.
 
 A dead layer needs a margin only in that layer (the layers before it are flat directions; after it everything is
-constant). ``run`` is registered as the proof path ``frozen_pattern``; the exact path may call :func:`certify`.
+constant). ``run`` is the proof path ``frozen_pattern`` (:mod:`.paths`); the exact path may call :func:`certify`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flint import fmpq, fmpq_mat, fmpq_poly
+from flint import fmpq, fmpq_poly
 
 from ..arithmetic import EXACT as EXACT_CONTEXT, evaluate_exact
+from ..linalg import least_squares, nullspace, outside_span, rank
 from .globality import global_status
 from .symmetry import symmetry_names, symmetry_tangents
-from .verdicts import (EXACT, INCONCLUSIVE, NON_STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY, Certificate)
+from ..certificate import (EXACT, INCONCLUSIVE, NON_STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY, Certificate)
 
-__all__ = ["accepts", "run", "certify", "analyse", "least_squares", "nullspace", "rank", "PatternInfo"]
+__all__ = ["accepts", "run", "certify", "analyse", "PatternInfo"]
 
 METHOD = "frozen activation pattern + least squares over the pattern's model class (exact)"
-
-
-# exact linear algebra ------------------------------------------------------------------------------------------
-def _rref(rows, ncols):
-    if not rows:
-        return [], []
-    R, r = fmpq_mat(rows).rref()
-    R = R.tolist()
-    pivots = []
-    for i in range(r):
-        pivots.append(next(j for j in range(ncols) if R[i][j] != 0))
-    return R[:r], pivots
-
-
-def rank(rows) -> int:
-    """Exact rank of a list of rational row vectors."""
-    rows = [list(r) for r in rows]
-    return len(_rref(rows, len(rows[0]))[1]) if rows else 0
-
-
-def nullspace(rows, ncols):
-    """Basis of {x : A x = 0} for the matrix with the given rows (exact)."""
-    R, piv = _rref([list(r) for r in rows], ncols) if rows else ([], [])
-    basis = []
-    for f in (j for j in range(ncols) if j not in piv):
-        x = [fmpq(0)] * ncols
-        x[f] = fmpq(1)
-        for i, p in enumerate(piv):
-            x[p] = -R[i][f]
-        basis.append(x)
-    return basis
-
-
-def least_squares(columns, y):
-    """Exact least squares of y on the span of ``columns`` (lists of length n).
-
-    Returns (coefficients, fitted, rss): coefficients is the minimum-norm solution (one per column), fitted the
-    orthogonal projection of y, rss = ||y - fitted||^2 (the 'sum' convention).
-    """
-    n = len(y)
-    y = [fmpq(v) for v in y]
-    k = len(columns)
-    if k == 0:
-        return [], [fmpq(0)] * n, sum((v * v for v in y), fmpq(0))
-    A_rows = [[columns[c][i] for c in range(k)] for i in range(n)]
-    _, piv = _rref(A_rows, k)
-    coef = [fmpq(0)] * k
-    if piv:
-        Ap = fmpq_mat([[A_rows[i][c] for c in piv] for i in range(n)])
-        sol = (Ap.transpose() * Ap).solve(Ap.transpose() * fmpq_mat([[v] for v in y]))
-        for c, v in zip(piv, sol.entries()):
-            coef[c] = v
-        ker = nullspace(A_rows, k)
-        if ker:  # project onto the row space: the minimum-norm solution
-            Km = fmpq_mat(ker).transpose()  # k x r
-            lam = (Km.transpose() * Km).solve(Km.transpose() * fmpq_mat([[v] for v in coef]))
-            coef = list((fmpq_mat([[v] for v in coef]) - Km * lam).entries())
-    fitted = [sum((A_rows[i][c] * coef[c] for c in range(k)), fmpq(0)) for i in range(n)]
-    rss = sum(((a - b) ** 2 for a, b in zip(y, fitted)), fmpq(0))
-    return coef, fitted, rss
 
 
 # the activation pattern -----------------------------------------------------------------------------------------
@@ -285,7 +226,7 @@ def _flat_direction(candidate, info, cols, dead, T):
     base_rank = rank(T)
 
     def off_orbit(d):
-        return rank(T + [d]) > base_rank if T else any(x != 0 for x in d)
+        return outside_span(T, d, base_rank)
 
     names = net.parameter_names()
     if dead is not None:  # every parameter of layers 1..dead+1 is flat
@@ -364,12 +305,3 @@ def _outputs_constant(candidate, info, d):
             return all(z.degree() <= 0 for row in Z for z in row)
         h = [[info.icpt[l][k][i] + info.slope[l][k][i] * Z[i][k] for k in range(dout)] for i in range(len(X))]
     return False
-
-
-def _register():
-    from . import register_path
-
-    register_path("frozen_pattern", accepts, run)
-
-
-_register()

@@ -13,8 +13,8 @@ from flint import fmpq
 from ..arithmetic import evaluate_ball, evaluate_exact
 from ..arithmetic.balls import ball_bounds
 from ..errors import NotExactError
-from ..rationals import fmpq_to_float
-from .verdicts import GLOBAL, NOT_GLOBAL, UNKNOWN
+from ..rationals import decimal_str
+from ..certificate import GLOBAL, NOT_GLOBAL, UNKNOWN
 
 __all__ = ["loss_bounds", "global_status"]
 
@@ -42,8 +42,8 @@ def global_status(candidate, loss_lo, loss_hi, lower_bound=None, prec=128):
         w_lo, w_hi, witness_loss = loss_bounds(candidate.problem, candidate.witness, prec)
         exact = w_lo == w_hi
         if w_hi < loss_lo:
-            reasons.append(f"witness loss {'= ' + str(w_hi) if exact else '<= ' + _dec(w_hi)} is below the "
-                           f"minimum's loss {'= ' + str(loss_lo) if loss_lo == loss_hi else '>= ' + _dec(loss_lo)}: "
+            reasons.append(f"witness loss {'= ' + str(w_hi) if exact else '<= ' + decimal_str(w_hi, 17)} is below the "
+                           f"minimum's loss {'= ' + str(loss_lo) if loss_lo == loss_hi else '>= ' + decimal_str(loss_lo, 17)}: "
                            "not a global minimum")
             return NOT_GLOBAL, witness_loss, reasons
         reasons.append("the witness does not provably have a lower loss")
@@ -52,8 +52,3 @@ def global_status(candidate, loss_lo, loss_hi, lower_bound=None, prec=128):
         reasons.append(f"loss {loss_hi} equals the proven lower bound {bound} on the global minimum: global")
         return GLOBAL, witness_loss, reasons
     return UNKNOWN, witness_loss, reasons
-
-
-def _dec(q):
-    return f"{fmpq_to_float(q):.17g}"
-

@@ -15,7 +15,7 @@ Method (DESIGN.md "Smooth activations, with intervals"; research/verification.md
    ``not_critical``.
 3. Minimum (T1, strong convexity on a ball): g >= ||grad F(x~)|| (arb), an enclosure of the Hessian over the box
    x~ +- rho (``evaluate_ball``, or :mod:`spurious.arithmetic.fast_enclosure` for many parameters), proved
-   >= mu I by Rump's test (:mod:`.rump`), and g < mu rho: exactly one critical point x* in the ball, a strict local
+   >= mu I by Rump's test (:mod:`spurious.roundoff`), and g < mu rho: exactly one critical point x* in the ball, a strict local
    minimum, ||x* - x~|| <= g/mu, L(x~) - g^2/(2 mu) <= L(x*) <= L(x~).
 4. Saddle: N(y) = y - C grad F(y) maps the ball B(x~, rho) into itself and contracts (sup ||I - C H|| < 1 over the
    box): exactly one critical point in B; d^T H d < 0 over the whole box along a float eigenvector d proves that it
@@ -34,18 +34,16 @@ from flint import arb, fmpq
 from ..activations import SMOOTH
 from ..arithmetic import FloatModel, evaluate_ball
 from ..arithmetic.balls import ball_bounds, upper_fmpq
-from ..arithmetic.fast_enclosure import (Enclosure, enclosure_from_arb_mat, float_hessian, hessian_enclosure,
-                                         split_arb, up)
+from ..arithmetic.fast_enclosure import Enclosure, enclosure_from_arb_mat, float_hessian, hessian_enclosure, split_arb
 from ..arithmetic.population import check_closed_form
 from ..errors import UnsupportedError
-from ..rationals import fmpq_to_float, to_fmpq
-from . import register_path
+from ..rationals import decimal_str, fmpq_to_float, to_fmpq
+from ..roundoff import U, float_down, float_up, frob_up, gamma, norm2_upper, rump_pd, sqrt_upper, up, vnorm_up
 from .globality import global_status
 from .newton import polish
 from .numerical import GRAD_TOL
-from .rump import norm2_upper, rump_pd
 from .symmetry import symmetry_names, symmetry_tangents
-from .verdicts import (INCONCLUSIVE, INTERVAL, NOT_CRITICAL, NOT_LOCAL_MIN, STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY,
+from ..certificate import (INCONCLUSIVE, INTERVAL, NOT_CRITICAL, NOT_LOCAL_MIN, STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY,
                        Certificate)
 
 __all__ = ["accepts", "run", "analyse", "POLISH_TOL", "BALL_MAX_P"]
@@ -54,7 +52,6 @@ METHOD = "interval: arb balls, Newton polishing, strong convexity on a ball (T1)
 POLISH_TOL = 1e-6      # relative distance within which the stored point counts as approximately critical
 BALL_MAX_P = 60        # above this many parameters (finite data), the fast float enclosure replaces arb_mat
 PREC = 128
-U = 2.0 ** -53
 
 
 class _Inconclusive(Exception):
@@ -74,56 +71,20 @@ def accepts(candidate) -> bool:
 
 
 # exact helpers ---------------------------------------------------------------------------------------------------
-def _sqrt_up(q: fmpq) -> fmpq:
-    """An exact rational >= sqrt(q)."""
-    if q == 0:
-        return fmpq(0)
-    return upper_fmpq(arb(q).sqrt())
-
-
 def _abs_up(x: arb) -> fmpq:
     lo, hi = ball_bounds(x)
     return max(abs(lo), abs(hi))
 
 
 def _norm_up(balls) -> fmpq:
-    return _sqrt_up(sum((_abs_up(b) ** 2 for b in balls), fmpq(0)))
-
-
-def _float_up(q) -> float:
-    f = fmpq_to_float(q)
-    return f if to_fmpq(f) >= q else float(np.nextafter(f, np.inf))
-
-
-def _float_down(q) -> float:
-    f = fmpq_to_float(q)
-    return f if to_fmpq(f) <= q else float(np.nextafter(f, -np.inf))
+    return sqrt_upper(sum((_abs_up(b) ** 2 for b in balls), fmpq(0)))
 
 
 def _outward(lo, hi):
     """Round an exact enclosure outward to binary64 endpoints (readable, still exact rationals)."""
-    return to_fmpq(_float_down(lo)), to_fmpq(_float_up(hi))
+    return to_fmpq(float_down(lo)), to_fmpq(float_up(hi))
 
 
-def _dec(q) -> str:
-    return f"{fmpq_to_float(q):.6g}"
-
-
-def _frob_up(M) -> float:
-    M = np.asarray(M, dtype=np.float64)
-    return float(np.nextafter(math.sqrt(float(up(np.einsum("ij,ij->", M, M), M.size + 2))), np.inf))
-
-
-def _vnorm_up(v) -> float:
-    v = np.asarray(v, dtype=np.float64)
-    return float(np.nextafter(math.sqrt(float(up(v @ v, v.size + 2))), np.inf))
-
-
-def _gamma(k):
-    return (k * U) / (1 - k * U) * (1 + 4 * U) + 2.0 ** -900
-
-
-# the problem as seen by the proof --------------------------------------------------------------------------------
 class _Setup:
     def __init__(self, candidate):
         self.candidate = candidate
@@ -240,9 +201,9 @@ def _run(S, reasons):
     xnorm = float(np.linalg.norm(S.x0))
     tol = POLISH_TOL * (1 + xnorm)
     pol = polish(S.grad_float, S.hess_float, S.x0, S.free, max_move=10 * tol)
-    dist = _sqrt_up(sum(((to_fmpq(float(a)) - b) ** 2 for a, b in zip(pol.x, S.x_exact)), fmpq(0)))
+    dist = sqrt_upper(sum(((to_fmpq(float(a)) - b) ** 2 for a, b in zip(pol.x, S.x_exact)), fmpq(0)))
     reasons.append(f"Newton polishing: {pol.steps} step(s), float gradient norm {pol.start_norm:.3g} -> "
-                   f"{pol.grad_norm:.3g}, centre moved by <= {_dec(dist)}")
+                   f"{pol.grad_norm:.3g}, centre moved by <= {decimal_str(dist)}")
     if pol.converged and fmpq_to_float(dist) <= tol:
         cert = _certify(S, pol, dist, reasons)
         if cert is not None:
@@ -279,9 +240,9 @@ def _not_critical(S, grad, reasons):
     names = S.net.parameter_names()
     i = nonzero[0]
     lo, hi = ball_bounds(grad[i])
-    reasons.append(f"gradient component {names[i]} lies in [{_dec(lo)}, {_dec(hi)}], which excludes 0 (arb, "
+    reasons.append(f"gradient component {names[i]} lies in [{decimal_str(lo)}, {decimal_str(hi)}], which excludes 0 (arb, "
                    f"{PREC} bits): the stored point is not critical")
-    reasons.append(f"directional derivative along -gradient <= {_dec(upper_fmpq(slope))} < 0 (arb)")
+    reasons.append(f"directional derivative along -gradient <= {decimal_str(upper_fmpq(slope))} < 0 (arb)")
     return Certificate(NOT_CRITICAL, INTERVAL, descent_direction=d, reasons=reasons, symmetries=S.symmetries,
                        method=METHOD)
 
@@ -305,8 +266,8 @@ def _certify(S, pol, dist, reasons):
     g_balls = [ev.gradient[i] for i in S.free]
     g = _norm_up(g_balls)
     loss_lo, loss_hi = ball_bounds(ev.loss)
-    reasons.append(f"at the polished centre: gradient norm <= {_dec(g)} (arb), loss in [{_dec(loss_lo)}, "
-                   f"{_dec(loss_hi)}]")
+    reasons.append(f"at the polished centre: gradient norm <= {decimal_str(g)} (arb), loss in [{decimal_str(loss_lo)}, "
+                   f"{decimal_str(loss_hi)}]")
     H = pol.hessian if pol.hessian is not None else S.hess_float(xt)[np.ix_(S.free, S.free)]
     if H.size == 0:
         raise _Inconclusive("no free coordinates")
@@ -326,7 +287,7 @@ def _minimum(S, xt, g, g_balls, dist, lam, loss_lo, loss_hi, reasons):
         mu_q = to_fmpq(mu)
         if mu <= 0 or mu_q == 0:
             break
-        rho = 0.0 if g == 0 else _float_up(2 * g / mu_q)
+        rho = 0.0 if g == 0 else float_up(2 * g / mu_q)
         if not math.isfinite(rho) or rho > 1e-3 * (1 + float(np.max(np.abs(xt), initial=0.0))):
             reasons.append(f"mu = {mu:.4g} needs a ball of radius {rho:.3g}: too wide for an enclosure")
             break
@@ -344,17 +305,17 @@ def _minimum(S, xt, g, g_balls, dist, lam, loss_lo, loss_hi, reasons):
                            "strict local minimum (second-order sufficient condition)")
             radius, lo = dist, loss_lo
         else:
-            reasons.append(f"g = {_dec(g)} < mu rho = {_dec(mu_q * to_fmpq(rho))}: exactly one critical point in the "
+            reasons.append(f"g = {decimal_str(g)} < mu rho = {decimal_str(mu_q * to_fmpq(rho))}: exactly one critical point in the "
                            f"ball of radius rho, a strict local minimum (strong convexity on the ball), within "
-                           f"g/mu <= {_dec(g / mu_q)} of the centre")
+                           f"g/mu <= {decimal_str(g / mu_q)} of the centre")
             radius = dist + g / mu_q
             lo = loss_lo - g * g / (2 * mu_q)
-        radius = to_fmpq(_float_up(radius))
+        radius = to_fmpq(float_up(radius))
         lo, loss_hi = _outward(lo, loss_hi)
         verdict = STRICT_MODULO_SYMMETRY if S.symmetries else STRICT_LOCAL_MIN
-        reasons.append(f"a critical point within {_dec(radius)} of the stored point is a "
+        reasons.append(f"a critical point within {decimal_str(radius)} of the stored point is a "
                        f"{'strict local minimum modulo ' + ', '.join(S.symmetries) if S.symmetries else 'strict local minimum'}"
-                       f"; its loss lies in [{_dec(lo)}, {_dec(loss_hi)}]")
+                       f"; its loss lies in [{decimal_str(lo)}, {decimal_str(loss_hi)}]")
         glob, witness_loss, greasons = global_status(S.candidate, lo, loss_hi)
         return Certificate(verdict, INTERVAL, glob=glob, loss=[lo, loss_hi], witness_loss=witness_loss,
                            radius=radius, symmetries=S.symmetries, reduced_min_eigenvalue=mu_q,
@@ -367,7 +328,7 @@ def _matvec_norm_up(C, gm, gr, cf):
     """Upper bound on ||C g|| for every g with |g - gm| <= gr (C a float matrix taken exactly)."""
     m = C.shape[0]
     v = C @ gm
-    return float(_vnorm_up(v) * (1 + 4 * U) + _gamma(m) * cf * _vnorm_up(gm) + cf * _vnorm_up(gr)) * (1 + 8 * U)
+    return float(vnorm_up(v) * (1 + 4 * U) + gamma(m) * cf * vnorm_up(gm) + cf * vnorm_up(gr)) * (1 + 8 * U)
 
 
 def _saddle(S, xt, g, g_balls, dist, lam, vec, reasons):
@@ -385,7 +346,7 @@ def _saddle(S, xt, g, g_balls, dist, lam, vec, reasons):
         C = (V / w) @ V.T
         C = (C + C.T) / 2
         gm, gr = split_arb(g_balls)
-        cf = _frob_up(C)
+        cf = frob_up(C)
         cg = _matvec_norm_up(C, gm, gr, cf)
         rhos = [2 * cg, 8 * cg]
     for rho in rhos:
@@ -396,7 +357,7 @@ def _saddle(S, xt, g, g_balls, dist, lam, vec, reasons):
             # q >= sup ||I - C H||_2 over the box, H = M + E1 + E2
             m = M.shape[0]
             T = np.eye(m) - C @ M
-            q = (_frob_up(T) * (1 + 4 * U) + _gamma(m) * cf * _frob_up(M) + cf * (rad2 + enc.norm)) * (1 + 8 * U)
+            q = (frob_up(T) * (1 + 4 * U) + gamma(m) * cf * frob_up(M) + cf * (rad2 + enc.norm)) * (1 + 8 * U)
             if not (Fraction(cg) + Fraction(q) * Fraction(rho) < Fraction(rho) and q < 1):
                 reasons.append(f"contraction test failed at rho = {rho:.3g} (||C g|| <= {cg:.3g}, q <= {q:.3g})")
                 continue
@@ -407,7 +368,7 @@ def _saddle(S, xt, g, g_balls, dist, lam, vec, reasons):
         m = M.shape[0]
         s = float(d @ (M @ d))  # |s - d^T M d| <= gamma_{m+1} |d|^T |M| |d|
         ad = np.abs(d)
-        err = float(up(_gamma(m + 1) * float(ad @ (np.abs(M) @ ad)), m + 4))
+        err = float(up(gamma(m + 1) * float(ad @ (np.abs(M) @ ad)), m + 4))
         rterm = 0.0 if enc.rad is None else float(up(float(ad @ (enc.rad @ ad)), 2 * m + 4))
         d2 = float(up(float(d @ d), m + 2))
         bound = Fraction(s) + Fraction(err) + Fraction(rterm) + Fraction(enc.norm) * Fraction(d2) + Fraction(2.0 ** -900)
@@ -417,13 +378,10 @@ def _saddle(S, xt, g, g_balls, dist, lam, vec, reasons):
         full = np.zeros(S.P)
         full[S.free] = d
         S.details.update(centre=xt, rho=rho, g=g)
-        radius = to_fmpq(_float_up(dist + to_fmpq(rho)))
+        radius = to_fmpq(float_up(dist + to_fmpq(rho)))
         reasons.append(f"d^T H d <= {float(bound):.3g} < 0 over the whole box along a float eigenvector d: the "
-                       f"critical point within {_dec(radius)} of the stored point is not a local minimum (the loss "
+                       f"critical point within {decimal_str(radius)} of the stored point is not a local minimum (the loss "
                        "decreases along d to second order)")
         return Certificate(NOT_LOCAL_MIN, INTERVAL, radius=radius, symmetries=S.symmetries,
                            descent_direction=[float(v) for v in full], reasons=reasons, method=METHOD)
     return None
-
-
-register_path("interval", accepts, run)

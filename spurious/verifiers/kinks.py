@@ -28,10 +28,10 @@ from __future__ import annotations
 from flint import fmpq, fmpq_mat
 
 from ..errors import InternalError
-from .inertia import inertia, nullspace, rank, to_mat
+from ..linalg import compress, inertia, nullspace, rank, to_mat
 from .product_space import OneHidden, fixed_slope_derivatives, one_hidden, residuals
 from .symmetry import symmetry_tangents
-from .verdicts import INCONCLUSIVE, NOT_LOCAL_MIN, STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY
+from ..certificate import INCONCLUSIVE, NOT_LOCAL_MIN, STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY
 
 __all__ = ["kink_certificate"]
 
@@ -142,7 +142,7 @@ def kink_certificate(candidate, ev, reasons, finish, refute):
         return _flat_ray_decision(candidate, oh, loss, reasons, rows_B, flat_rays, S0, (s_minus, s_plus), T, rT,
                                   tangents, finish, refute)
     Zs = nullspace(to_mat([r for _, r in rows_B] + T))
-    Hr = _reduce(Zs, H0)
+    Hr = compress(H0, Zs)
     inn = inertia(Hr, want_direction=False)
     if inn.n_pos == len(Zs):
         verdict = STRICT_MODULO_SYMMETRY if rT else STRICT_LOCAL_MIN
@@ -158,18 +158,11 @@ def kink_certificate(candidate, ev, reasons, finish, refute):
     return finish(candidate, INCONCLUSIVE, loss, reasons, tangents)
 
 
-def _reduce(Z, H):
-    if not Z:
-        return fmpq_mat(0, 0)
-    Zm = to_mat(Z).transpose()  # P x m
-    return Zm.transpose() * H * Zm
-
-
 def _negative_in(Z, H):
     """An exact direction d in span(Z) with d^T H d < 0, or None."""
     if not Z:
         return None
-    Hr = _reduce(Z, H)
+    Hr = compress(H, Z)
     inn = inertia(Hr)
     if not inn.n_neg:
         return None
@@ -223,7 +216,7 @@ def _flat_ray_decision(candidate, oh, loss, reasons, rows_B, flat_rays, S0, slop
                     reasons.append(f"second order on the flat rays {desc}: the first-order term vanishes on this cone "
                                    "and the piece's Hessian has an exact direction of negative curvature inside it")
                     return refute(candidate, NOT_LOCAL_MIN, loss, reasons, cand)
-        inn = inertia(_reduce(EFT, Hs), want_direction=False)
+        inn = inertia(compress(Hs, EFT), want_direction=False)
         if inn.n_pos != len(EFT):
             all_pd = False
     rays = ", ".join(f"(unit {k}, sample {i}, {'+' if s > 0 else '-'})" for k, i, s in flat_rays)

@@ -11,7 +11,7 @@ import numpy as np
 from ..arithmetic.floating import FloatModel
 from ..rationals import fmpq_to_float
 from .symmetry import symmetry_names, symmetry_tangents
-from .verdicts import (GLOBAL, INCONCLUSIVE, NOT_CRITICAL, NOT_GLOBAL, NOT_LOCAL_MIN, NUMERICAL, STRICT_LOCAL_MIN,
+from ..certificate import (GLOBAL, INCONCLUSIVE, NOT_CRITICAL, NOT_GLOBAL, NOT_LOCAL_MIN, NUMERICAL, STRICT_LOCAL_MIN,
                        STRICT_MODULO_SYMMETRY, UNKNOWN, Certificate)
 
 __all__ = ["triage", "Triage"]
@@ -58,37 +58,36 @@ def triage(candidate) -> Certificate:
     t = Triage(candidate)
     scale = max(1.0, abs(t.loss))
     reasons = [f"float64 loss {t.loss:.17g}, gradient norm {t.grad_norm:.3g} (torch.func)"]
-    cert = Certificate(INCONCLUSIVE, NUMERICAL, loss=t.loss, witness_loss=t.witness_loss, symmetries=t.symmetries,
-                       method="numerical triage")
+    common = dict(loss=t.loss, witness_loss=t.witness_loss, symmetries=t.symmetries, method="numerical triage")
     if t.witness_loss is not None and t.witness_loss < t.loss - 1e-9 * scale:
-        cert.glob = NOT_GLOBAL
+        glob = NOT_GLOBAL
         reasons.append(f"witness loss {t.witness_loss:.17g} is lower (float)")
     elif t.loss <= 1e-12 and not candidate.problem.loss.weight_decay:
-        cert.glob = GLOBAL
+        glob = GLOBAL
         reasons.append("loss is (numerically) zero, the least possible value of the squared loss")
     else:
-        cert.glob = UNKNOWN
+        glob = UNKNOWN
     if t.grad_norm > GRAD_TOL * scale:
-        cert.verdict = NOT_CRITICAL
-        cert.descent_direction = [float(-g) for g in t.gradient]
         reasons.append(f"gradient norm {t.grad_norm:.3g} exceeds {GRAD_TOL:g} x max(1, loss): not a critical point")
-        cert.reasons = reasons
-        return cert
+        return Certificate(NOT_CRITICAL, NUMERICAL, glob=glob, reasons=reasons,
+                           descent_direction=[float(-g) for g in t.gradient], **common)
     lam = t.reduced_eigenvalues
     if t.symmetry_dim:
         reasons.append(f"reduced Hessian on the complement of {t.symmetry_dim} symmetry tangent(s): {', '.join(t.symmetries)}")
+    lam_min = None
     if lam.size:
-        cert.reduced_min_eigenvalue = float(lam[0])
+        lam_min = float(lam[0])
         reasons.append(f"reduced Hessian eigenvalues from {lam[0]:.6g} to {lam[-1]:.6g} (float eigvalsh)")
+    verdict, direction = INCONCLUSIVE, None
     if lam.size and lam[0] < -EIG_TOL * scale:
-        cert.verdict = NOT_LOCAL_MIN
-        cert.descent_direction = [float(x) for x in t.reduced_basis @ t.reduced_vectors[:, 0]]
+        verdict = NOT_LOCAL_MIN
+        direction = [float(x) for x in t.reduced_basis @ t.reduced_vectors[:, 0]]
         reasons.append("a negative eigenvalue: a direction of negative curvature (saddle or maximum)")
     elif lam.size == 0 or lam[0] > EIG_TOL * scale:
-        cert.verdict = STRICT_MODULO_SYMMETRY if t.symmetry_dim else STRICT_LOCAL_MIN
+        verdict = STRICT_MODULO_SYMMETRY if t.symmetry_dim else STRICT_LOCAL_MIN
         reasons.append("positive definite beyond the symmetries (numerically)")
     else:
         flat = int(np.sum(np.abs(lam) <= EIG_TOL * scale))
         reasons.append(f"{flat} (numerically) zero eigenvalue(s) that are not symmetries: flat or degenerate")
-    cert.reasons = reasons
-    return cert
+    return Certificate(verdict, NUMERICAL, glob=glob, reduced_min_eigenvalue=lam_min, reasons=reasons,
+                       descent_direction=direction, **common)

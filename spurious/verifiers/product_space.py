@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from flint import fmpq, fmpq_mat
 
-from .inertia import nullspace, rank, to_mat
+from ..linalg import nullspace, rank, to_mat
 
 __all__ = ["OneHidden", "one_hidden", "fixed_slope_derivatives", "product_space_test", "incoming_flat_line",
            "pattern_from_pieces"]

@@ -23,6 +23,8 @@ class Tangent:
     name: str          # e.g. "rescale layer 1 unit 2" or "GL(3) layer 1 E[0,2]"
     group: str         # "rescale" or "GL"
     vector: tuple      # exact fmpq, flat coordinates
+    layer: int = 0     # the hidden layer (1-based) it acts on
+    width: int = 0     # that layer's width (k of GL(k))
 
 
 def symmetry_tangents(network, point, weight_decay=0) -> list:
@@ -57,14 +59,14 @@ def symmetry_tangents(network, point, weight_decay=0) -> list:
                     v = incoming(a, [(b, fmpq(1))])  # (E_ab W)[a,:] = W[b,:]
                     for o in range(nxt_out):          # -(W_out E_ab)[o, b] = -W_out[o, a]
                         v[off_out + o * dout + b] = v.get(off_out + o * dout + b, fmpq(0)) - W_out[o][a]
-                    out.append(Tangent(f"GL({dout}) layer {l} E[{a},{b}]", "GL", _dense(v, P)))
+                    out.append(Tangent(f"GL({dout}) layer {l} E[{a},{b}]", "GL", _dense(v, P), l, dout))
         elif act.homogeneity is not None:
             p = act.homogeneity
             for k in range(dout):
                 v = incoming(k, [(k, fmpq(1))])
                 for o in range(nxt_out):
                     v[off_out + o * dout + k] = -p * W_out[o][k]
-                out.append(Tangent(f"rescale layer {l} unit {k}", "rescale", _dense(v, P)))
+                out.append(Tangent(f"rescale layer {l} unit {k}", "rescale", _dense(v, P), l, dout))
     return out
 
 
@@ -79,5 +81,5 @@ def symmetry_names(tangents) -> list:
     """Short names of the symmetry groups, e.g. ['positive rescaling of 3 units', 'GL(2) at layer 1']."""
     rescale = sum(1 for t in tangents if t.group == "rescale")
     names = [f"positive rescaling of hidden units ({rescale})"] if rescale else []
-    gl = sorted({t.name.split(" E[")[0] for t in tangents if t.group == "GL"})
+    gl = sorted({f"GL({t.width}) layer {t.layer}" for t in tangents if t.group == "GL"})
     return names + gl

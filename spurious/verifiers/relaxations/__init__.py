@@ -2,8 +2,8 @@
 
 ``global_bound(candidate_or_problem, solver=None) -> Bound`` tries the reductions in :data:`REDUCTIONS` (each with
 ``accepts(problem)`` and ``apply(problem, point, solver)``; recovering a network from a relaxation's solution is
-the reduction's inverse step) and falls back to the trivial bound 0. ``apply_bound(candidate, certificate)`` writes
-the bound into a verifier's certificate and decides ``global`` where the bound can:
+the reduction's inverse step) and falls back to the trivial bound 0. ``apply_bound(candidate, certificate)`` returns
+the verifier's certificate with the bound written in and ``global`` decided where the bound can:
 
 * GLOBAL when a proven lower bound on the global minimum reaches the upper end of the proven loss enclosure;
 * NOT_GLOBAL when a proven *upper* bound on the global minimum (an attained closed-form value, or the exact loss of
@@ -14,12 +14,14 @@ A lower bound alone never shows non-globality (DESIGN.md, "Not global").
 
 from __future__ import annotations
 
+import dataclasses
+
 from flint import fmpq
 
 from ...candidate import Candidate
 from ...problem import Problem
 from ...errors import InputError
-from ..verdicts import EXACT, GLOBAL, NOT_GLOBAL, PROOF_RIGORS, UNKNOWN
+from ...certificate import EXACT, GLOBAL, NOT_GLOBAL, PROOF_RIGORS, UNKNOWN
 from .bound import Bound, enclosure_bounds, trivial_bound
 from .deep_linear import DeepLinear, yun_test
 from .quadratic import Quadratic
@@ -69,50 +71,45 @@ def _proven(b: Bound) -> Bound:
     ``numerical_value``); a proven negative one is raised to 0. Upper bounds are proven by construction."""
     zero = fmpq(0)
     if b.global_lower_bound is None or b.rigor not in PROOF_RIGORS:
-        b.reasons.append("no proven lower bound from the relaxation: 0 (squared loss >= 0) is used")
-        return Bound(zero, None, EXACT, b.method + " (lower bound trivial)", b.reasons,
+        reasons = list(b.reasons) + ["no proven lower bound from the relaxation: 0 (squared loss >= 0) is used"]
+        return Bound(zero, None, EXACT, b.method + " (lower bound trivial)", reasons,
                      global_upper_bound=b.global_upper_bound, witness=b.witness, numerical_value=b.numerical_value)
     if b.global_lower_bound < 0:
-        b.global_lower_bound = zero
+        return dataclasses.replace(b, global_lower_bound=zero)
     return b
 
 
 def apply_bound(candidate, certificate, *, solver=None, bound=None):
-    """Set ``certificate.global_lower_bound`` and decide ``certificate.glob`` where the bound can (see module doc).
+    """The certificate with ``global_lower_bound`` set and ``glob`` decided where the bound can (see module doc).
 
     Needs a proven loss enclosure in ``certificate.loss`` (an exact rational or an arb ball); floats decide nothing.
-    Returns the :class:`Bound` used. Never turns a proven NOT_GLOBAL into GLOBAL: a contradiction is reported.
+    Returns a new :class:`Certificate` (certificates are immutable). Never turns a proven NOT_GLOBAL into GLOBAL: a
+    contradiction is reported.
     """
     b = bound if bound is not None else global_bound(candidate, solver=solver)
     enc = enclosure_bounds(certificate.loss)
     lb = b.global_lower_bound
     old = enclosure_bounds(certificate.global_lower_bound)
     if old is None or lb > old[0]:
-        certificate.global_lower_bound = lb
+        certificate = certificate.with_(global_lower_bound=lb)
     if enc is None:
-        certificate.reasons.append(f"relaxation ({b.method}) gives global minimum >= {lb}; no proven loss to compare")
-        return b
+        return certificate.adding_reasons(f"relaxation ({b.method}) gives global minimum >= {lb}; no proven loss to "
+                                          "compare")
     lo, hi = enc
     if hi <= lb:
         if certificate.glob == NOT_GLOBAL:
-            certificate.glob = UNKNOWN
-            certificate.reasons.append("INCONSISTENT: a witness said not global but the relaxation proves global")
-        else:
-            certificate.glob = GLOBAL
-            certificate.reasons.append(f"loss <= {hi} <= proven global lower bound {lb} ({b.method}): global")
-        return b
+            return certificate.with_(glob=UNKNOWN).adding_reasons(
+                "INCONSISTENT: a witness said not global but the relaxation proves global")
+        return certificate.with_(glob=GLOBAL).adding_reasons(
+            f"loss <= {hi} <= proven global lower bound {lb} ({b.method}): global")
     ub = b.global_upper_bound
     if ub is not None and ub < lo:
         if certificate.glob == GLOBAL:
-            certificate.glob = UNKNOWN
-            certificate.reasons.append("INCONSISTENT: global was proved but the relaxation attains a lower loss")
-        else:
-            certificate.glob = NOT_GLOBAL
-            if certificate.witness_loss is None and b.witness is not None:
-                certificate.witness_loss = ub
-            certificate.reasons.append(f"the global minimum is <= {ub} (proven, {b.method}) < loss >= {lo}: "
-                                       "not global")
-        return b
-    certificate.reasons.append(f"relaxation ({b.method}): global minimum in [{lb}, "
-                               f"{'?' if ub is None else ub}], loss in [{lo}, {hi}]: undecided")
-    return b
+            return certificate.with_(glob=UNKNOWN).adding_reasons(
+                "INCONSISTENT: global was proved but the relaxation attains a lower loss")
+        if certificate.witness_loss is None and b.witness is not None:
+            certificate = certificate.with_(witness_loss=ub)
+        return certificate.with_(glob=NOT_GLOBAL).adding_reasons(
+            f"the global minimum is <= {ub} (proven, {b.method}) < loss >= {lo}: not global")
+    return certificate.adding_reasons(f"relaxation ({b.method}): global minimum in [{lb}, "
+                                      f"{'?' if ub is None else ub}], loss in [{lo}, {hi}]: undecided")

@@ -8,7 +8,7 @@ from flint import fmpq
 
 from ...arithmetic.balls import ball_bounds
 from ...rationals import format_number
-from ..verdicts import EXACT, INTERVAL, RIGORS
+from ...certificate import EXACT, INTERVAL, RIGORS
 
 __all__ = ["Bound", "loss_scale", "trivial_bound"]
 

@@ -20,9 +20,10 @@ from flint import fmpq, fmpq_mat
 
 from ...arithmetic import evaluate_exact
 from ...errors import InternalError
-from ..verdicts import EXACT, INTERVAL
+from ...linalg import rank
+from ...certificate import EXACT, INTERVAL
 from .bound import Bound, loss_scale
-from .rigor import eigen_sum_top, mat, rank, real_roots
+from .rigor import eigen_sum_top, mat, real_roots
 
 __all__ = ["DeepLinear", "closed_form", "yun_test", "YunResult", "end_to_end"]
 

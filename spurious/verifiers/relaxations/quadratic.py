@@ -22,9 +22,10 @@ from flint import fmpq, fmpq_mat
 
 from ...arithmetic import evaluate_exact
 from ...errors import InternalError
+from ...linalg import least_squares
 from ...network import Layer, Point
 from ...rationals import fmpq_to_float
-from ..verdicts import EXACT, NUMERICAL
+from ...certificate import EXACT, NUMERICAL
 from .bound import Bound, loss_scale
 from .rigor import best_scale, mat, min_eig_lower, rationalize
 
@@ -56,26 +57,8 @@ def _features(Xt, const):
     return [[x[a] * x[b] * (1 if a == b else 2) for a, b in _pairs(dp)] + ([fmpq(1)] if const else []) for x in Xt]
 
 
-def _least_squares(F, y):
-    """Exact min ||F z - y||^2 and a minimiser z (independent columns chosen by the rref pivots)."""
-    A = mat(F)
-    R, rk = A.rref()
-    piv, j = [], 0
-    for i in range(rk):
-        while R[i, j] == 0:
-            j += 1
-        piv.append(j)
-    yv = fmpq_mat(len(y), 1, list(y))
-    total = sum((v * v for v in y), fmpq(0))
-    z = [fmpq(0)] * A.ncols()
-    if not piv:
-        return total, z
-    B = fmpq_mat(A.nrows(), len(piv), [A[i, j] for i in range(A.nrows()) for j in piv])
-    Bt = B.transpose()
-    sol = (Bt * B).solve(Bt * yv)
-    for t, j in enumerate(piv):
-        z[j] = sol[t, 0]
-    return total - ((Bt * yv).transpose() * sol)[0, 0], z
+def _columns(F):
+    return [list(c) for c in zip(*F)]
 
 
 def _unsvec(z, dp):
@@ -118,7 +101,8 @@ def ls_bound(problem, point=None):
     c = loss_scale(problem)
     total, sols = fmpq(0), []
     for o in range(net.widths[-1]):
-        val, z = _least_squares(F, [y[o] - (fixed_b[o] if fixed_b else 0) for y in problem.data.Y])
+        z, _, val = least_squares(_columns(F), [y[o] - (fixed_b[o] if fixed_b else 0) for y in problem.data.Y],
+                                  minimum_norm=False)
         total += val
         sols.append((_unsvec(z, len(Xt[0])), z[-1] if const else fmpq(0)))
     return c * total, sols
@@ -255,7 +239,8 @@ def _repair(u, Xt, y, c, mu_p, mu_n, d, reasons):
     if mu_p is not None and mu_n is not None:
         reasons.append("both signs present: dual repaired by exact projection onto S(u) = 0")
         F = _features(Xt, False)
-        _, z = _least_squares(F, u)  # u minus its projection on the column space of F has S(u) = 0
+        # u minus its projection on the column space of F has S(u) = 0
+        z = least_squares(_columns(F), u, minimum_norm=False)[0]
         A = mat(F)
         proj = A * fmpq_mat(len(z), 1, z) if z else fmpq_mat(len(u), 1)
         u = [u[i] - proj[i, 0] for i in range(len(u))]

@@ -20,6 +20,7 @@ import numpy as np
 from flint import fmpq
 
 from ...rationals import fmpq_to_float
+from ...roundoff import sqrt_upper
 from .rigor import rationalize
 
 __all__ = ["cells", "dual_norm_certificate"]
@@ -134,14 +135,4 @@ def dual_norm_certificate(Xt, z, pats, bias, d, solver=None):
                 return None
         sq = sum((w[j] * w[j] for j in range(d)), fmpq(0))
         worst = max(worst, sq)
-    return _sqrt_upper(worst)
-
-
-def _sqrt_upper(q: fmpq) -> fmpq:
-    """A rational r >= sqrt(q), checked exactly (r^2 >= q)."""
-    if q == 0:
-        return fmpq(0)
-    r = rationalize(float(np.sqrt(fmpq_to_float(q))) * (1 + 1e-12), 50)
-    while r * r < q:
-        r = r * fmpq(1000001, 1000000)
-    return r
+    return sqrt_upper(worst)

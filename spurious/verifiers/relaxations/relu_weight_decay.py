@@ -26,7 +26,7 @@ import numpy as np
 from flint import fmpq
 
 from ...rationals import fmpq_to_float
-from ..verdicts import EXACT, NUMERICAL
+from ...certificate import EXACT, NUMERICAL
 from .bound import Bound, loss_scale, polish
 from .relu_cells import cells, dual_norm_certificate
 from .rigor import best_scale, rationalize

@@ -2,9 +2,8 @@
 
 Floating-point solver output is evidence; these helpers turn it into proofs:
 
-* :func:`pd_exact` decides positive definiteness of a rational symmetric matrix exactly (symmetric elimination, all
-  pivots > 0), and :func:`min_eig_lower` returns a *verified* rational lower bound on the smallest eigenvalue
-  (a float estimate minus a margin, confirmed by an exact PD test of S - s I; Gershgorin as the fallback). This is
+* :func:`min_eig_lower` returns a *verified* rational lower bound on the smallest eigenvalue
+  (a float estimate minus a margin, confirmed by the exact PD test :func:`spurious.linalg.is_positive_definite` of S - s I; Gershgorin as the fallback). This is
   the "verified lambda_min" step of Jansson, Chaykin & Keil (SIAM J. Numer. Anal. 2007).
 * :func:`eigen_sum_top` encloses the sum of the r largest eigenvalues of a rational matrix with real spectrum:
   exact characteristic polynomial, factorisation over Q, certified root isolation (Arb). When the top-r set is a
@@ -18,11 +17,12 @@ from __future__ import annotations
 import numpy as np
 from flint import arb, ctx, fmpq, fmpq_mat, fmpq_poly
 
+from ...linalg import is_positive_definite
 from ...rationals import fmpq_to_float, to_fmpq
 from ...arithmetic.balls import ball_bounds
 
-__all__ = ["pd_exact", "min_eig_lower", "eigen_sum_top", "real_roots", "rationalize", "best_scale", "as_float",
-           "mat", "rank"]
+__all__ = ["min_eig_lower", "eigen_sum_top", "real_roots", "rationalize", "best_scale", "as_float",
+           "mat"]
 
 
 def mat(rows) -> fmpq_mat:
@@ -35,27 +35,6 @@ def mat(rows) -> fmpq_mat:
 def as_float(M: fmpq_mat) -> np.ndarray:
     return np.array([[fmpq_to_float(M[i, j]) for j in range(M.ncols())] for i in range(M.nrows())],
                     dtype=np.float64).reshape(M.nrows(), M.ncols())
-
-
-def rank(M: fmpq_mat) -> int:
-    return 0 if M.nrows() == 0 or M.ncols() == 0 else M.rank()
-
-
-def pd_exact(S: fmpq_mat) -> bool:
-    """Exactly: is the symmetric rational matrix S positive definite (all elimination pivots > 0)?"""
-    n = S.nrows()
-    A = [[S[i, j] for j in range(n)] for i in range(n)]
-    for k in range(n):
-        p = A[k][k]
-        if not p > 0:
-            return False
-        for i in range(k + 1, n):
-            f = A[i][k] / p
-            if f == 0:
-                continue
-            for j in range(k + 1, n):
-                A[i][j] -= f * A[k][j]
-    return True
 
 
 def gershgorin_lower(S: fmpq_mat) -> fmpq:
@@ -73,7 +52,7 @@ def min_eig_lower(S: fmpq_mat) -> fmpq:
     scale = max(1.0, float(np.abs(F).max()))
     for rel in (1e-12, 1e-9, 1e-6, 1e-3, 1e-1):
         s = rationalize(est - rel * scale * n, bits=60)
-        if pd_exact(S - s * _eye(n)):
+        if is_positive_definite(S - s * _eye(n)):
             return s
     return gershgorin_lower(S)
 

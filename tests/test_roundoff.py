@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from flint import fmpz_mat
 
-from spurious.verifiers.rump import norm2_upper, rump_pd
+from spurious.roundoff import norm2_upper, rump_pd
 
 
 def exact_pd(A_int) -> bool:

@@ -1,5 +1,11 @@
-"""Verified positive definiteness by a floating-point Cholesky with an a-priori shift (Rump 2006).
+"""Verified floating-point error bounds, written once: unit roundoff, gamma_k, directed rounding, Rump's Cholesky.
 
+Every float computation that ends in a proof goes through these bounds (the interval path, the fast Hessian
+enclosure). Conventions: binary64, round to nearest, u = 2^-53, smallest subnormal eta = 2^-1074;
+|fl(x.y) - x.y| <= gamma_k |x|.|y| with gamma_k = k u / (1 - k u) for a dot product of length k in any summation
+order, FMA included, Strassen excluded (Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., 3.5).
+
+:func:`rump_pd` proves positive definiteness by a floating-point Cholesky with an a-priori shift (Rump 2006):
 S. M. Rump, "Verification of positive definiteness", BIT 46 (2006) 433-452, Corollary 2.4 (point matrix) and
 Corollary 2.7 (interval matrix), with the constant formally verified in Coq by the ValidSDP project
 (``theories/cholesky.v``: ``corollary_2_4_with_c_upper_bound``, ``corollary_2_7_with_c_r_upper_bounds``):
@@ -15,16 +21,28 @@ Here ``mu`` is subtracted first: B = A - mu I with B_ii rounded downward, so B <
 the test proves lambda_min(X) > mu for all X in the enclosure. ``extra`` adds a bound on a spectral-norm radius
 (a perturbation known only through ||E||_2). The result is a proof only through this module; float eigenvalues
 elsewhere are estimates.
+
+>>> float(up(1.0, 10)) > 1.0 and gamma(10) >= 10 * U
+True
+>>> from flint import fmpq
+>>> float_down(fmpq(1, 3)) < float_up(fmpq(1, 3)), float_up(fmpq(1, 2))
+(True, 0.5)
+>>> rump_pd([[2.0, 1.0], [1.0, 2.0]], mu=0.99)[0], rump_pd([[2.0, 1.0], [1.0, 2.0]], mu=1.0)[0]
+(True, False)
 """
 
 from __future__ import annotations
 
 import math
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["rump_pd", "norm2_upper", "up", "U", "ETA"]
+from .rationals import fmpq_to_float, to_fmpq
+
+__all__ = ["U", "ETA", "TINY", "up", "gamma", "float_up", "float_down", "sum_up", "sqrt_up", "frob_up",
+           "vnorm_up", "sqrt_upper", "norm2_upper", "rump_pd"]
 
 U = 2.0 ** -53
 ETA = 2.0 ** -1074
@@ -32,30 +50,78 @@ TINY = 2.0 ** -900  # absolute slack that covers underflow in sums of products (
 
 
 def up(x, k: int):
-    """Rigorous upper bound of the exact value of a nonnegative sum of k products of nonnegative floats that float
-    arithmetic returned as ``x`` (any summation order): exact <= x / (1 - gamma_k) (+ underflow <= k eta / 2).
+    """Rigorous upper bound of the exact value of a nonnegative expression of depth <= k (e.g. a sum of k products
+    of nonnegative floats) that float arithmetic returned as ``x``: exact <= x / (1 - gamma_k) (+ underflow).
 
-    (1 + 4 (k+2) u) rounded down still exceeds 1 + 2 gamma_k >= 1 / (1 - gamma_k); TINY covers underflow.
+    (1 + 4 (k+2) u) is exactly representable for k < 2^40, and exceeds 1 + 2 gamma_k >= 1 / (1 - gamma_k) after
+    rounding; TINY covers underflow.
     """
-    f = 1.0 + 4.0 * (k + 2) * U  # exactly representable for k < 2^40
-    return np.asarray(x, dtype=np.float64) * f + TINY
+    return np.asarray(x, dtype=np.float64) * (1.0 + 4.0 * (k + 2) * U) + TINY
 
 
+@lru_cache(maxsize=4096)
 def gamma(k: int) -> float:
-    """An upper bound on gamma_k = k u / (1 - k u), as a float."""
+    """An upper bound on gamma_k = k u / (1 - k u), as a float (computed exactly, rounded upward)."""
     g = Fraction(k) * Fraction(U) / (1 - Fraction(k) * Fraction(U))
-    return _float_up(g)
+    return float_up(g)
 
 
-def _float_up(q: Fraction) -> float:
-    f = float(q)
-    return f if Fraction(f) >= q else float(np.nextafter(f, np.inf))
+def float_up(q) -> float:
+    """The least binary64 >= q (q an exact rational: fmpq, Fraction or int)."""
+    q = to_fmpq(q)
+    f = fmpq_to_float(q)
+    return f if to_fmpq(f) >= q else float(np.nextafter(f, np.inf))
 
 
-def _sum_up(values) -> float:
+def float_down(q) -> float:
+    """The greatest binary64 <= q."""
+    q = to_fmpq(q)
+    f = fmpq_to_float(q)
+    return f if to_fmpq(f) <= q else float(np.nextafter(f, -np.inf))
+
+
+def sum_up(values) -> float:
     """Upper bound on the exact sum of floats (math.fsum is correctly rounded)."""
     s = math.fsum(values)
     return float(np.nextafter(s, np.inf))
+
+
+def sqrt_up(x: float) -> float:
+    """Upper bound on sqrt of a nonnegative float known up to rounding of depth 2."""
+    return float(np.nextafter(math.sqrt(float(up(x, 2))), np.inf))
+
+
+def frob_up(M) -> float:
+    """Upper bound on the Frobenius norm of a float matrix (which bounds the spectral norm); None counts as 0."""
+    if M is None:
+        return 0.0
+    M = np.asarray(M, dtype=np.float64)
+    if M.size == 0:
+        return 0.0
+    return float(np.nextafter(math.sqrt(float(up(np.einsum("ij,ij->", M, M), M.size + 2))), np.inf))
+
+
+def vnorm_up(v) -> float:
+    """Upper bound on the Euclidean norm of a float vector."""
+    v = np.asarray(v, dtype=np.float64)
+    return float(np.nextafter(math.sqrt(float(up(v @ v, v.size + 2))), np.inf))
+
+
+def sqrt_upper(q):
+    """An exact rational >= sqrt(q) for a rational q >= 0 (arb square root, upper endpoint).
+
+    >>> from flint import fmpq
+    >>> r = sqrt_upper(fmpq(2)); r * r >= 2 and r - fmpq(141421356, 10 ** 8) < fmpq(1, 10 ** 8)
+    True
+    """
+    from flint import arb
+
+    from .arithmetic.balls import upper_fmpq
+
+    q = to_fmpq(q)
+    if q == 0:
+        return q
+    return upper_fmpq(arb(q).sqrt())
 
 
 def norm2_upper(R) -> float:
@@ -101,9 +167,9 @@ def rump_pd(A, R=None, mu=0.0, extra=0.0):
         return False, "a diagonal entry of the shifted midpoint is not positive"
     # c >= (n+1)u/(1-2(n+1)u) tr(B) + 4 eta n (2(n+1) + max B_ii), computed exactly then rounded up
     fac = Fraction(n + 1) * Fraction(U) / (1 - 2 * Fraction(n + 1) * Fraction(U))
-    tr = Fraction(_sum_up(diag.tolist()))
+    tr = Fraction(sum_up(diag.tolist()))
     c = fac * tr + 4 * Fraction(ETA) * n * (2 * (n + 1) + Fraction(float(diag.max())))
-    shift = _float_up(c + Fraction(r) + Fraction(extra))
+    shift = float_up(c + Fraction(r) + Fraction(extra))
     At = A.copy()
     np.fill_diagonal(At, np.nextafter(diag - shift, -np.inf))
     if np.any(np.diag(At) <= 0):

@@ -1,6 +1,8 @@
-"""Exact inertia of a symmetric rational matrix, with an exact direction of negative curvature.
+"""Exact linear algebra over the rationals (python-flint ``fmpq`` / ``fmpq_mat``), written once for every path.
 
-Two independent methods (cross-checked in tests/test_inertia.py):
+Rank, nullspace, row bases, minimum-norm least squares, quadratic forms, restriction of a form to a subspace, and
+the inertia of a symmetric matrix with an exact direction of negative curvature. Two independent inertia methods
+(cross-checked in tests/test_linalg.py):
 
 * :func:`charpoly_inertia`: p(x) = det(xI - H) = x^m q(x) with q(0) != 0. H is symmetric, so every root of q is
   real and Descartes' rule of signs is exact for it: the number of sign changes of q's coefficients is the number of
@@ -9,7 +11,20 @@ Two independent methods (cross-checked in tests/test_inertia.py):
   pivots, Bunch-Parlett style); Sylvester's law of inertia gives inertia(H) = inertia(D). The elimination keeps the
   rows of S, so a negative pivot yields d with d^T H d < 0 exactly.
 
+:func:`ldl_definiteness` is the plain LDL^T without pivoting, over any ordered ring with a (possibly three-valued)
+positivity test: exact rationals, or arb balls with :func:`spurious.arithmetic.balls.positive`.
 See ../shared/research/verification.md, section 1.4, and DESIGN.md "What a certificate is", step 4.
+
+Matrices are ``fmpq_mat`` or lists of rows; vectors are sequences of rationals; results are tuples.
+
+>>> H = to_mat([[2, 1], [1, -1]])
+>>> inn = inertia(H)
+>>> (inn.n_pos, inn.n_neg, inn.n_zero), quad_form(H, inn.direction) < 0
+((1, 1, 0), True)
+>>> nullspace([[1, 2, 3], [2, 4, 6]], 3)
+[(-2, 1, 0), (-3, 0, 1)]
+>>> least_squares([[1, 1, 1], [0, 1, 2]], [0, 1, 3])[2]   # rss of the line fit
+1/6
 """
 
 from __future__ import annotations
@@ -18,10 +33,12 @@ from dataclasses import dataclass
 
 from flint import fmpq, fmpq_mat, fmpq_poly
 
-from ..errors import InternalError
+from .errors import InternalError
+from .rationals import to_fmpq
 
-__all__ = ["Inertia", "inertia", "charpoly_inertia", "ldl_inertia", "nullspace", "quad_form",
-           "negative_direction", "min_positive_eigenvalue_bound", "to_mat", "rank"]
+__all__ = ["Inertia", "to_mat", "rank", "rref", "row_basis", "affine_basis", "nullspace", "outside_span", "least_squares",
+           "quad_form", "compress", "project_off", "inertia", "charpoly_inertia", "ldl_inertia", "negative_direction",
+           "min_positive_eigenvalue_bound", "ldl_definiteness", "is_positive_definite"]
 
 
 @dataclass(frozen=True)
@@ -33,18 +50,97 @@ class Inertia:
     charpoly: object = None          # fmpq_poly det(xI - H) when computed
 
 
-def to_mat(rows) -> fmpq_mat:
-    """fmpq_mat from a list of rows (a 0-row list gives a 0 x 0 matrix)."""
+def to_mat(rows, ncols: int | None = None) -> fmpq_mat:
+    """fmpq_mat from a list of rows (an empty list gives a 0 x ncols matrix); an fmpq_mat is returned as is."""
+    if isinstance(rows, fmpq_mat):
+        return rows
+    rows = [list(r) for r in rows]
     if not rows:
-        return fmpq_mat(0, 0)
-    return fmpq_mat([list(r) for r in rows])
+        return fmpq_mat(0, ncols or 0)
+    return fmpq_mat(rows)
 
 
 def rank(rows_or_mat) -> int:
-    M = rows_or_mat if isinstance(rows_or_mat, fmpq_mat) else to_mat(rows_or_mat)
+    """Exact rank of an fmpq_mat or of a list of row vectors (0 for an empty one)."""
+    M = to_mat(rows_or_mat)
     if M.nrows() == 0 or M.ncols() == 0:
         return 0
     return M.rank()
+
+
+def rref(rows_or_mat, ncols: int | None = None):
+    """(nonzero rows of the reduced row echelon form as lists, pivot columns)."""
+    M = to_mat(rows_or_mat, ncols)
+    if M.nrows() == 0 or M.ncols() == 0:
+        return [], []
+    R, r = M.rref()
+    n = M.ncols()
+    rows = [[R[i, j] for j in range(n)] for i in range(r)]
+    return rows, [next(j for j in range(n) if row[j] != 0) for row in rows]
+
+
+def row_basis(rows_or_mat) -> list:
+    """An exact basis (the reduced row echelon rows) of the row space."""
+    return rref(rows_or_mat)[0]
+
+
+def affine_basis(X) -> list:
+    """Rows of an exact basis of span{x_i - x_1} for points X (reduced row echelon form)."""
+    return row_basis([[a - b for a, b in zip(x, X[0])] for x in X[1:]]) if len(X) > 1 else []
+
+
+def nullspace(rows_or_mat, ncols: int | None = None) -> list:
+    """Exact basis (list of tuples) of {x : A x = 0}; ``ncols`` is needed only when A is an empty list of rows."""
+    M = to_mat(rows_or_mat, ncols)
+    n = M.ncols()
+    R, pivots = rref(M)
+    out = []
+    for f in (j for j in range(n) if j not in set(pivots)):
+        x = [fmpq(0)] * n
+        x[f] = fmpq(1)
+        for i, pj in enumerate(pivots):
+            x[pj] = -R[i][f]
+        out.append(tuple(x))
+    return out
+
+
+def outside_span(rows, v, rank_rows: int | None = None) -> bool:
+    """Is ``v`` outside the span of ``rows``? (``rank_rows``: rank(rows), when the caller already has it.)"""
+    rows = [list(r) for r in rows]
+    if not rows:
+        return any(x != 0 for x in v)
+    r = rank(rows) if rank_rows is None else rank_rows
+    return rank(rows + [list(v)]) > r
+
+
+def least_squares(columns, y, minimum_norm: bool = True):
+    """Exact least squares of ``y`` on the span of ``columns`` (lists of length n).
+
+    Returns (coefficients, fitted, rss): ``fitted`` is the orthogonal projection of y, rss = ||y - fitted||^2 (the
+    'sum' convention). The coefficients are the minimum-norm solution, or with ``minimum_norm=False`` the basic
+    solution on the pivot columns of the reduced row echelon form (zero elsewhere).
+    """
+    n = len(y)
+    y = [to_fmpq(v) for v in y]
+    k = len(columns)
+    if k == 0:
+        return [], [fmpq(0)] * n, sum((v * v for v in y), fmpq(0))
+    A_rows = [[columns[c][i] for c in range(k)] for i in range(n)]
+    _, piv = rref(A_rows, k)
+    coef = [fmpq(0)] * k
+    if piv:
+        Ap = fmpq_mat([[A_rows[i][c] for c in piv] for i in range(n)])
+        sol = (Ap.transpose() * Ap).solve(Ap.transpose() * fmpq_mat([[v] for v in y]))
+        for c, v in zip(piv, sol.entries()):
+            coef[c] = v
+        ker = nullspace(A_rows, k) if minimum_norm else []
+        if ker:  # project onto the row space: the minimum-norm solution
+            Km = fmpq_mat(ker).transpose()  # k x r
+            lam = (Km.transpose() * Km).solve(Km.transpose() * fmpq_mat([[v] for v in coef]))
+            coef = list((fmpq_mat([[v] for v in coef]) - Km * lam).entries())
+    fitted = [sum((A_rows[i][c] * coef[c] for c in range(k)), fmpq(0)) for i in range(n)]
+    rss = sum(((a - b) ** 2 for a, b in zip(y, fitted)), fmpq(0))
+    return coef, fitted, rss
 
 
 def quad_form(H: fmpq_mat, d) -> fmpq:
@@ -52,6 +148,65 @@ def quad_form(H: fmpq_mat, d) -> fmpq:
     n = H.nrows()
     v = fmpq_mat(n, 1, list(d))
     return (v.transpose() * H * v)[0, 0]
+
+
+def compress(H: fmpq_mat, basis) -> fmpq_mat:
+    """Z^T H Z for the columns Z = ``basis`` (the form H restricted to their span, in their coordinates)."""
+    if not basis:
+        return fmpq_mat(0, 0)
+    Z = to_mat(basis).transpose()
+    return Z.transpose() * H * Z
+
+
+def project_off(v, rows) -> tuple:
+    """The component of ``v`` orthogonal to the span of ``rows`` (exact Euclidean projection).
+
+    >>> project_off([1, 1], [[1, 0]])
+    (0, 1)
+    """
+    v = [to_fmpq(x) for x in v]
+    basis = row_basis(rows) if rows else []
+    if not basis:
+        return tuple(v)
+    fitted = least_squares(basis, v)[1]
+    return tuple(a - b for a, b in zip(v, fitted))
+
+
+def ldl_definiteness(Q, positive=None):
+    """LDL^T without pivoting of a symmetric matrix (fmpq_mat, or rows of rationals or arb balls).
+
+    Returns (True, pivots) if every pivot is positive (Q is positive definite, Sylvester); (False, k) if pivot k is
+    not positive (Q is not positive definite); (None, k) if ``positive`` (three-valued, e.g.
+    :func:`spurious.arithmetic.balls.positive`) cannot decide pivot k. Default: the exact test ``p > 0``.
+
+    >>> ldl_definiteness([[2, 1], [1, 2]])
+    (True, [2, 3/2])
+    >>> ldl_definiteness([[1, 2], [2, 1]])
+    (False, 1)
+    """
+    if isinstance(Q, fmpq_mat):
+        Q = Q.tolist()
+    n = len(Q)
+    exact = to_fmpq if positive is None else (lambda x: x)
+    A = [[exact(Q[i][j]) for j in range(n)] for i in range(n)]
+    pivots = []
+    for k in range(n):
+        p = A[k][k]
+        s = positive(p) if positive is not None else p > 0
+        if s is not True:
+            return (False if s is False else None), k
+        pivots.append(p)
+        for i in range(k + 1, n):
+            f = A[i][k] / p
+            for j in range(k + 1, i + 1):
+                A[i][j] = A[i][j] - f * A[j][k]
+                A[j][i] = A[i][j]
+    return True, pivots
+
+
+def is_positive_definite(S) -> bool:
+    """Exactly: is the symmetric rational matrix S positive definite?"""
+    return ldl_definiteness(S)[0] is True
 
 
 def _sign_changes(coeffs) -> int:
@@ -177,31 +332,6 @@ def inertia(H: fmpq_mat, want_direction: bool = True) -> Inertia:
     return inn
 
 
-def nullspace(M: fmpq_mat) -> list:
-    """Exact basis (list of tuples) of {x : M x = 0}, from the reduced row echelon form."""
-    m, n = M.nrows(), M.ncols()
-    if n == 0:
-        return []
-    if m == 0:
-        return [tuple(fmpq(1) if i == j else fmpq(0) for i in range(n)) for j in range(n)]
-    R, r = M.rref()
-    pivots = []
-    for i in range(r):
-        for j in range(n):
-            if R[i, j] != 0:
-                pivots.append(j)
-                break
-    free = [j for j in range(n) if j not in set(pivots)]
-    out = []
-    for f in free:
-        x = [fmpq(0)] * n
-        x[f] = fmpq(1)
-        for i, pj in enumerate(pivots):
-            x[pj] = -R[i, f]
-        out.append(tuple(x))
-    return out
-
-
 def min_positive_eigenvalue_bound(charpoly, max_degree: int = 160):
     """A proven lower bound (exact rational) on the smallest positive eigenvalue of a PSD matrix.
 
@@ -226,7 +356,7 @@ def min_positive_eigenvalue_bound(charpoly, max_degree: int = 160):
         lows.append(lo)
     lo = min(lows)
     # arb lower endpoint -> exact rational, rounded down
-    from ..arithmetic.balls import ball_bounds
+    from .arithmetic.balls import ball_bounds
 
     lo_q, _ = ball_bounds(lo)
     return lo_q if lo_q > 0 else None

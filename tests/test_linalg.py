@@ -5,8 +5,8 @@ import random
 import pytest
 from flint import fmpq, fmpq_mat
 
-from spurious.verifiers.inertia import (charpoly_inertia, inertia, ldl_inertia, min_positive_eigenvalue_bound,
-                                        negative_direction, nullspace, quad_form)
+from spurious.linalg import (charpoly_inertia, inertia, ldl_inertia, min_positive_eigenvalue_bound,
+                             negative_direction, nullspace, quad_form)
 
 
 def _rand_q(rng, num=6, den=4):
