@@ -10,9 +10,10 @@ is LINEAR in beta = (U, V-where-offsets-matter, c): the loss is a convex quadrat
 minimises g over ALL beta, hence loss(theta') = g(beta(theta')) >= g(beta(theta)) for theta' in the pattern region,
 a neighbourhood of theta: a local minimum (Yun, Sra, Jadbabaie, ICLR 2019, arXiv 1802.03487, proof of Theorem 1).
 
-Also here: exact loss/gradient/Hessian of the fixed-slope polynomial L_S (the pass of :mod:`spurious.arithmetic.passes`
-with a frozen pattern; used by the kink test, where the slopes on the kink are chosen by a cone), and exact flat lines: a change e of the incoming weights only (V fixed) changes the
-outputs by exactly t * A e inside the pattern, so ker A gives lines of constant loss.
+Also here: exact loss/gradient/Hessian of the fixed-slope polynomial L_S (the pass of
+:mod:`spurious.arithmetic.passes` with a frozen pattern; used by the kink test, where the slopes on the kink are
+chosen by a cone), and exact flat lines: a change e of the incoming weights only (V fixed) changes the outputs by
+exactly t * A e inside the pattern, so ker A gives lines of constant loss.
 """
 
 from __future__ import annotations
