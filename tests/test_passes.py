@@ -94,3 +94,96 @@ def test_jacobian_matches_finite_differences_for_a_smooth_activation():
             F, _ = jacobian(TORCH, net, X, context_layers(TORCH, _exact_layers(point.with_flat(net, t.tolist()))))
             outs.append(np.array(F).reshape(-1))
         assert np.allclose((outs[0] - outs[1]) / (2 * h), J.numpy()[:, q], atol=1e-7)
+
+
+def _random_pattern(problem, seed):
+    import random
+
+    rng = random.Random(seed)
+    net, n = problem.network, problem.data.n
+    return [[[rng.randrange(len(act.slopes)) for _ in range(n)] for _ in range(net.widths[l])]
+            for l, act in enumerate(net.activations, start=1)]
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+@pytest.mark.parametrize("widths,bias,trainable,seed", list(_cases()))
+def test_three_contexts_agree_on_loss_gradient_hessian(widths, bias, trainable, seed, frozen):
+    """Exact inside the ball, float within 1e-10, with and without a frozen pattern (a random one: the polynomial of
+    an arbitrary pattern, not the point's own), with weight decay."""
+    problem, point = _problem(widths, bias, trainable, seed, wd=fmpq(1, 7))
+    net, X, Y = problem.network, problem.data.X, problem.data.Y
+    pattern = _random_pattern(problem, seed) if frozen else None
+    args = (problem.loss.reduction, problem.loss.weight_decay, 2, pattern)
+    ee = evaluate_finite(EXACT, net, X, Y, _exact_layers(point), *args)
+    assert ee.hessian == ee.hessian.transpose() and not ee.kinks
+    ctx = BallContext(128)
+    with ctx.workprec():
+        eb = evaluate_finite(ctx, net, X, Y, ball_layers(net, point), *args)
+    P = net.num_params
+    assert contains_exact(eb.loss, ee.loss)
+    assert all(contains_exact(b, e) for b, e in zip(eb.gradient, ee.gradient))
+    assert all(contains_exact(eb.hessian[i, j], ee.hessian[i, j]) for i in range(P) for j in range(P))
+    et = evaluate_finite(TORCH, net, X, Y, context_layers(TORCH, _exact_layers(point)), *args)
+    assert _close(et.loss, fmpq_to_float(ee.loss))
+    assert _close(et.gradient, [fmpq_to_float(g) for g in ee.gradient])
+    assert _close(et.hessian.numpy(), _floats(ee.hessian.tolist()))
+    plain = evaluate_exact(problem, point, 1)
+    if frozen and pattern != plain.piece_index:  # the polynomial of another pattern is not the loss
+        assert (ee.loss, ee.gradient) != (plain.loss, plain.gradient)
+    elif not frozen:  # the point's own pattern, frozen, gives the same exact values
+        own = evaluate_finite(EXACT, net, X, Y, _exact_layers(point), *args[:3], [
+            [[p for p in row] for row in layer] for layer in ee.piece_index])
+        assert (own.loss, own.gradient, own.hessian) == (ee.loss, ee.gradient, ee.hessian)
+
+
+def _on_kink(widths, layer, seed):
+    """A point whose pre-activation (layer, unit 0, sample 0) is exactly on a breakpoint, by moving that bias."""
+    problem, point = _problem(widths, True, True, seed)
+    net = problem.network
+    fw = forward(EXACT, net, problem.data.X, _exact_layers(point))
+    act = net.activations[layer - 1]
+    c = act.breakpoints[0]
+    shift = c - fw.Z[layer][0][0]
+    offsets, _ = net.layer_offsets()
+    dout, din, _ = net.layer_shapes()[layer - 1]
+    q = offsets[layer - 1] + dout * din  # the bias of unit 0
+    e = [fmpq(0)] * net.num_params
+    e[q] = fmpq(1)
+    return problem, point.shift(net, e, shift), e
+
+
+@pytest.mark.parametrize("widths,layer", [([2, 3, 1], 1), ([1, 2, 3, 2], 1), ([1, 2, 3, 2], 2),
+                                          ([2, 2, 2, 2, 1], 3)])
+def test_frozen_pattern_at_a_kink_is_the_one_sided_polynomial(widths, layer):
+    for seed in range(20):
+        problem, point, e = _on_kink(widths, layer, seed)
+        if len(evaluate_exact(problem, point, 0).kinks) == 1:
+            break
+    net, X, Y = problem.network, problem.data.X, problem.data.Y
+    plain = evaluate_exact(problem, point)
+    assert plain.kinks == [(layer, 0, 0)] and plain.gradient is None
+    with pytest.raises(Exception, match="breakpoint"):
+        jacobian(EXACT, net, X, _exact_layers(point))
+    base = [[list(row) for row in t] for t in plain.piece_index]
+    left = base[layer - 1][0][0] = net.activations[layer - 1].piece_of(net.activations[layer - 1].breakpoints[0])
+    for side, piece in ((-1, left), (1, left + 1)):
+        pattern = [[list(row) for row in t] for t in base]
+        pattern[layer - 1][0][0] = piece
+        at = evaluate_finite(EXACT, net, X, Y, _exact_layers(point), pattern=pattern)
+        assert at.loss == plain.loss  # the polynomial of either side is continuous through the kink
+        ctx = BallContext(128)
+        with ctx.workprec():
+            ab = evaluate_finite(ctx, net, X, Y, ball_layers(net, point), pattern=pattern)
+        assert not ab.kinks and all(contains_exact(b, g) for b, g in zip(ab.gradient, at.gradient))
+        # on that side of the kink the plain loss IS this polynomial: same exact values at small steps
+        for t in (fmpq(1, 1000), fmpq(1, 3000)):
+            moved = point.shift(net, e, side * t)
+            ev = evaluate_exact(problem, moved)
+            assert not ev.kinks and ev.piece_index == pattern
+            fz = evaluate_finite(EXACT, net, X, Y, _exact_layers(moved), pattern=pattern)
+            assert (fz.loss, fz.gradient, fz.hessian) == (ev.loss, ev.gradient, ev.hessian)
+        # and the one-sided derivative along e at the kink is the polynomial's: (loss(t) - loss(0)) / t -> g . e
+        q = e.index(fmpq(1))
+        t = fmpq(1, 10 ** 6)
+        slope = (evaluate_exact(problem, point.shift(net, e, side * t), 0).loss - plain.loss) / (side * t)
+        assert abs(slope - at.gradient[q]) < fmpq(1, 1000)
