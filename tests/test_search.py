@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from spurious.activations import make_activation
 from spurious.arithmetic import FloatModel
 from spurious.cli import cli, _register
-from spurious.constructions.datasets import make_data, safran_shamir_problem
-from spurious.constructions.search import SearchSpec, _zero_point, model_for, search
+from spurious.search.datasets import make_data, safran_shamir_problem
+from spurious.search.multistart import SearchSpec, _zero_point, model_for, search
 from spurious.network import Network, Point
 from spurious.problem import Loss, Problem
 from spurious.symmetries import aligned_distance, canonical_float, hidden_symmetries, normalise_units
@@ -189,7 +189,7 @@ def test_serial_retries_then_fails_loudly(tmp_path):
     pr = _small()
     res = search(pr, starts=16, seed=0, verify=False, fault_dir=str(tmp_path), retries=1, **FAST)
     assert res.starts_done == 16
-    from spurious.constructions.executors import iter_chunks
+    from spurious.search.executors import iter_chunks
     spec = SearchSpec.build(pr, _zero_point(pr.network), 16, chunk_size=16, fault_dir=str(tmp_path / "x"))
     (tmp_path / "x").mkdir()
     with pytest.raises(RuntimeError):
@@ -237,7 +237,7 @@ def test_interrupt_during_verification_keeps_certified_ones():
 def test_starts_do_not_depend_on_chunking():
     pr = _small()
     spec = SearchSpec.build(pr, _zero_point(pr.network), 10)
-    from spurious.constructions.search import initial_points
+    from spurious.search.multistart import initial_points
     m = model_for(spec)
     a = initial_points(m, 5, 0, 10)
     b = np.concatenate([initial_points(m, 5, 0, 4), initial_points(m, 5, 4, 10)])

@@ -88,7 +88,7 @@ def _numeric(s):
 
 def build_problem(widths, activation, data_path, dataset, teacher, n, seed, bias, weight_decay, reduction):
     """(Problem, base Point or None) from the command-line options."""
-    from ..constructions.datasets import make_data, parse_teacher
+    from ..search.datasets import make_data, parse_teacher
 
     if not (data_path or dataset or teacher) or (data_path and (dataset or teacher)) or \
             (teacher and dataset not in (None, "gaussian-teacher")):
@@ -185,7 +185,7 @@ class _Progress:
 
 def run_search(problem, base, o, label="search", progress=True):
     """Run one search with the CLI options ``o`` (dict); saving as minima are certified."""
-    from ..constructions.search import search
+    from ..search import search
 
     catalog = _open_catalog(o["catalog_url"]) if o["save"] else None
     saved = []
