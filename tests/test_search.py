@@ -117,6 +117,37 @@ def test_deep_network_permutations_in_every_layer():
     assert _dist(pr, A, B) < 1e-12
 
 
+def test_linear_layers_merge_modulo_gl_and_the_tangents_are_symmetries():
+    """GL(k) of linear hidden layers (deep linear 2-3-3-1): G-images merge, their loss is equal, a perturbed point
+    stays apart; the exact GL tangents at a point are directions of zero loss change to first order."""
+    from fractions import Fraction
+
+    from spurious.symmetries import symmetry_names, symmetry_tangents
+
+    rng = np.random.default_rng(4)
+    pr = _problem((2, 3, 3, 1), "linear")
+    A = _random_layers(rng, (2, 3, 3, 1))
+    G1, G2 = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    B = [(G1 @ A[0][0], G1 @ A[0][1]), (G2 @ A[1][0] @ np.linalg.inv(G1), G2 @ A[1][1]),
+         (A[2][0] @ np.linalg.inv(G2), A[2][1])]
+    assert _loss(pr, A) == pytest.approx(_loss(pr, B), rel=1e-10)
+    assert _dist(pr, A, B) < 1e-9
+    assert canonical_float(pr.network, A) == canonical_float(pr.network, B)
+    C = [(W + 1e-3 * rng.standard_normal(W.shape), b) for W, b in A]
+    assert _dist(pr, A, C) > 1e-4
+    assert _dist(_problem((2, 3, 3, 1), "linear", wd="1/10"), A, B) > 1e-2   # GL is no symmetry under decay
+    point = Point.from_arrays([W for W, _ in A], [b for _, b in A])
+    tangents = symmetry_tangents(pr.network, point)
+    assert len(tangents) == 18 and symmetry_names(tangents) == ["GL(3) layer 1", "GL(3) layer 2"]
+    theta = np.concatenate([np.concatenate([W.ravel(), b]) for W, b in A])
+    fm = FloatModel(pr, point)
+    eps = 1e-6
+    for t in tangents[::5]:
+        v = np.array([float(Fraction(int(x.p), int(x.q))) for x in t.vector])
+        d = (fm.losses(theta + eps * v)[0] - fm.losses(theta - eps * v)[0]) / (2 * eps)
+        assert abs(float(d)) < 1e-6
+
+
 def test_fixed_output_layer_permutations_only_where_fixed_numbers_agree():
     rng = np.random.default_rng(4)
     net = Network.make((3, 3, 1), make_activation("relu"), bias=False, trainable=[True, False])

@@ -11,8 +11,15 @@ Pipeline (DESIGN.md "Numerical triage"; verification.md section 0, steps 1-5):
    dyadic rationals) whose witness is the best point found, and goes to :func:`spurious.verifiers.verify`.
    Where no proof applies, the float triage verdict is reported with ``rigor: numerical``.
 Hit counts per minimum are the basin-hit frequencies that Safran and Shamir (ICML 2018, Table 1) report.
-An interrupt (KeyboardInterrupt, from Ctrl-C or a callback) stops the search; what was found is still verified,
-and a second interrupt stops verification, keeping what was certified so far.
+A time budget (``budget`` seconds) or an interrupt (KeyboardInterrupt, from Ctrl-C or a callback) stops the
+search; the optimisers stop between iterations (:func:`~.optimizers.run_optimizer` ``stop``), so every start that
+finished counts, whatever chunk it was in; what was found is still verified, and the result says
+``complete: false`` with the number of starts done. A second interrupt stops verification, keeping what was
+certified so far.
+
+Flat sets: for piecewise-linear networks on finite data, end points with equal loss and the same activation pattern
+(dead units included) that are joined by a segment inside the pattern's region (checked at points of the segment)
+are one entry (:func:`cluster_points`): they are one non-strict flat set, not distinct minima.
 """
 
 from __future__ import annotations
@@ -29,8 +36,8 @@ import numpy as np
 
 from ..candidate import Candidate, loads_candidate
 from ..errors import InputError
-from ..symmetries import aligned_distance, canonical_float, normalise_units
-from .optimizers import OPTIMIZERS
+from ..symmetries import align, canonical_float, normalise_units
+from .optimizers import OPTIMIZERS, UNFINISHED
 
 __all__ = ["SearchSpec", "SearchResult", "Minimum", "search", "run_chunk", "ChunkResult"]
 
@@ -55,6 +62,7 @@ class SearchSpec:
     converged_tol: float = 1e-9
     cluster_tol: float = 1e-5
     init_scale: float = 1.0
+    deadline: float | None = None  # wall-clock time (time.time()) after which optimisers stop
     fault_dir: str | None = None   # tests only: each chunk fails once (a simulated lost worker)
 
     def __post_init__(self):
@@ -93,6 +101,16 @@ class SearchSpec:
 # ------------------------------------------------------------------------------------------- worker side
 _MODELS: dict = {}
 _CHUNK_LOCK = threading.Lock()
+_STOP = threading.Event()  # set by the first Ctrl-C of a search in this process: optimisers stop, results stay
+
+
+def _stopper(spec):
+    deadline = spec.deadline
+
+    def stop():
+        return _STOP.is_set() or (deadline is not None and time.time() > deadline)
+
+    return stop
 
 
 class _Model:
@@ -110,6 +128,9 @@ class _Model:
         self.fns = BatchedLoss(self.float_model.loss)
         self.base_arrays = cand.point.arrays_float()
         offsets, self.P = net.layer_offsets()
+        self.piecewise_linear = cand.problem.finite and all(a.kind == "piecewise_linear"
+                                                           for a in net.activations)
+        self.X = np.array([[float(v) for v in x] for x in cand.problem.data.X]) if self.piecewise_linear else None
         self.std = np.zeros(self.P)
         for (dout, din, has_b), off in zip(net.layer_shapes(), offsets):
             if off is not None:
@@ -129,6 +150,27 @@ class _Model:
 
     def normalised(self, theta):
         return normalise_units(self.network, self.layers(theta), self.wd)
+
+    def flat(self, layers):
+        """Inverse of :meth:`layers`: the trainable coordinates of per-layer arrays."""
+        return np.concatenate([np.concatenate([W.ravel()] + ([b] if b is not None else []))
+                               for (W, b), tr in zip(layers, self.network.trainable) if tr] or [np.zeros(0)])
+
+    def pattern(self, layers):
+        """Activation pattern on the data (piece index of every unit at every sample) of a piecewise-linear
+        network, and whether every pre-activation is off the breakpoints by a relative margin."""
+        h, pieces, margin = self.X, [], True
+        for l, (W, b) in enumerate(layers[:-1]):
+            z = h @ W.T + (0.0 if b is None else b)
+            act = self.network.activations[l]
+            bps = np.array([float(v) for v in act.breakpoints])
+            pieces.append(np.searchsorted(bps, z))
+            if bps.size:
+                margin = margin and bool(np.min(np.abs(z[..., None] - bps)) > 1e-9 * max(1.0, np.max(np.abs(z))))
+            h = float(act.offset) + float(act.slopes[0]) * z
+            for k, c in enumerate(bps):
+                h = h + float(act.slopes[k + 1] - act.slopes[k]) * np.maximum(z - c, 0.0)
+        return tuple(p.tobytes() for p in pieces), margin
 
 
 def model_for(spec) -> _Model:
@@ -163,6 +205,7 @@ class ChunkResult:
     best_point: np.ndarray
     iterations: float
     seconds: float
+    unfinished: int = 0       # starts stopped by the budget or an interrupt before they finished (not results)
 
 
 def _maybe_fail(spec, index):
@@ -202,28 +245,35 @@ def _run_chunk(spec, index, t0):
     m = model_for(spec)
     lo, hi = spec.chunk_range(index)
     x = torch.as_tensor(initial_points(m, spec.seed, lo, hi))
-    x, iters = run_optimizer(m.fns, x, spec.optimizer, spec.max_iter, spec.gtol, spec.lr)
-    x, f, gn, lam = polish(m.fns, x, spec.polish_steps)
-    x, f, gn, lam = (t.detach().numpy() for t in (x, f, gn, lam))
+    x, iters = run_optimizer(m.fns, x, spec.optimizer, spec.max_iter, spec.gtol, spec.lr, stop=_stopper(spec))
+    finished = (iters != UNFINISHED).numpy()
+    starts = np.arange(lo, hi)[finished]
+    x, iters = x[torch.as_tensor(finished)], iters[torch.as_tensor(finished)]
+    unfinished = int((~finished).sum())
+    lo_hi = len(starts)
+    if lo_hi:
+        x, f, gn, lam = polish(m.fns, x, spec.polish_steps)
+        x, f, gn, lam = (t.detach().numpy() for t in (x, f, gn, lam))
+    else:
+        x, f, gn, lam = np.zeros((0, m.P)), np.zeros(0), np.zeros(0), np.zeros(0)
     finite = np.isfinite(f) & np.isfinite(gn) & np.all(np.isfinite(x), axis=1)
     # converged: a critical point to float precision, or (numerically) zero loss, the least value of the squared
     # loss, where the gradient can stall at ~1e-7 (kernel formulas lose digits at parallel unit pairs)
     conv = finite & ((gn <= spec.converged_tol * np.maximum(1.0, np.abs(f))) | (np.abs(f) <= ZERO_LOSS))
-    starts = np.arange(lo, hi)
     idx = np.nonzero(conv)[0]
     clusters = cluster_points(m, [(x[i], f[i], int(starts[i]), 1, gn[i], lam[i]) for i in idx], spec.cluster_tol)
     fb = np.where(finite, f, np.inf)
     b = int(np.argmin(fb)) if finite.any() else 0
-    return ChunkResult(index=index, n=hi - lo,
+    return ChunkResult(index=index, n=lo_hi, unfinished=unfinished,
                        reps=np.array([c.theta for c in clusters]).reshape(len(clusters), m.P),
                        rep_starts=np.array([c.first_start for c in clusters], dtype=np.int64),
                        hits=np.array([c.hits for c in clusters], dtype=np.int64),
                        losses=np.array([c.loss for c in clusters]),
                        grad_norms=np.array([c.grad_norm for c in clusters]),
                        min_eigs=np.array([c.min_eigenvalue for c in clusters]),
-                       unconverged=int((~conv).sum()), best_loss=float(fb[b]), best_start=int(starts[b]) if hi > lo
-                       else -1, best_point=x[b] if hi > lo else np.zeros(m.P), iterations=float(iters.float().mean())
-                       if hi > lo else 0.0, seconds=time.perf_counter() - t0)
+                       unconverged=int((~conv).sum()), best_loss=float(fb[b]) if lo_hi else math.inf,
+                       best_start=int(starts[b]) if lo_hi else -1, best_point=x[b] if lo_hi else np.zeros(m.P),
+                       iterations=float(iters.float().mean()) if lo_hi else 0.0, seconds=time.perf_counter() - t0)
 
 
 # ----------------------------------------------------------------------------------------------- clustering
@@ -238,9 +288,11 @@ class Minimum:
     grad_norm: float
     min_eigenvalue: float
     normalised: list = field(default=None, repr=False)
+    pattern: tuple = field(default=None, repr=False)   # activation pattern (piecewise-linear networks)
     family: int = 0                   # minima with the same loss and smallest eigenvalue (see assign_families)
     candidate: Candidate | None = field(default=None, repr=False)
     certificate: object = None        # from spurious.verifiers.verify
+    reaches_global_value: bool = False  # float loss = the proved global minimum value (SearchResult.global_bound)
     numerical: object = None          # float triage, when no proof was obtained
     id: str = ""
 
@@ -255,6 +307,21 @@ class Minimum:
     def certified_spurious(self) -> bool:
         return self.certificate is not None and self.certificate.spurious
 
+    def status(self) -> str:
+        """One line: what was proved about this end point, or what it is near."""
+        from ..verifiers.verdicts import MINIMUM_VERDICTS
+
+        c = self.certificate
+        if c is not None and c.proved and c.verdict in MINIMUM_VERDICTS:
+            text = f"{c.verdict.replace('_', ' ')} ({c.rigor}), {c.glob.replace('_', ' ')}"
+        else:
+            text = f"near a critical point of loss ~{self.loss:.10g} (gradient {self.grad_norm:.1e} in float)"
+            if c is not None:
+                text += f"; proof at the rounded point: {c.verdict} ({c.rigor})"
+        if self.reaches_global_value:
+            text += "; its loss is the proved global minimum value"
+        return text
+
     def to_json(self, starts) -> dict:
         from ..verifiers.verdicts import _fmt
 
@@ -265,7 +332,10 @@ class Minimum:
                "rigor": c.rigor if c is not None else "numerical",
                "hits": self.hits, "fraction": self.hits / starts if starts else 0.0, "family": self.family,
                "float_loss": self.loss, "first_start": self.first_start, "grad_norm": self.grad_norm,
-               "min_hessian_eigenvalue": self.min_eigenvalue}
+               "min_hessian_eigenvalue": self.min_eigenvalue, "status": self.status()}
+        if self.reaches_global_value and out["global"] != "not_global":
+            out["global"] = "global"
+            out["global_rigor"] = "value proved; the end point reaches it in float"
         if c is not None:
             out["witness_loss"] = _fmt(c.witness_loss)
             out["reduced_min_eigenvalue"] = _fmt(c.reduced_min_eigenvalue)
@@ -280,6 +350,8 @@ def cluster_points(model, points, tol, clusters=None):
     """Greedy clustering in the given order: a point joins the first cluster with (nearly) the same loss whose
     representative it matches modulo symmetries within ``tol`` (max-abs on normalised units), else founds one.
     All end points with loss <= ZERO_LOSS form one cluster (often a manifold of interpolating global minima).
+    Piecewise-linear networks on finite data: a point also joins a cluster of equal loss in the same flat set
+    (:func:`same_flat_set`).
 
     ``points``: iterable of (theta, loss, start, hits, grad_norm, min_eig). Representatives are the first members.
     """
@@ -287,18 +359,50 @@ def cluster_points(model, points, tol, clusters=None):
     for theta, loss, start, hits, gn, lam in points:
         norm = model.normalised(theta)
         ltol = 1e-8 * max(1.0, abs(loss))
+        pattern = model.pattern(norm)[0] if model.piecewise_linear else None
         for c in clusters:
             if loss <= ZERO_LOSS and c.loss <= ZERO_LOSS:  # the (numerically) zero-loss set: one global entry
                 c.hits += int(hits)
                 break
-            if abs(c.loss - loss) <= ltol and \
-                    aligned_distance(model.network, c.normalised, norm, model.wd) <= tol * max(1.0, _scale(norm)):
+            if abs(c.loss - loss) > ltol:
+                continue
+            aligned = align(model.network, c.normalised, norm, model.wd)
+            if _distance(c.normalised, aligned) <= tol * max(1.0, _scale(norm)) or \
+                    same_flat_set(model, c, aligned, loss, ltol):
                 c.hits += int(hits)
                 break
         else:
             clusters.append(Minimum(np.array(theta), float(loss), int(start), int(hits), float(gn), float(lam),
-                                    normalised=norm))
+                                    normalised=norm, pattern=pattern))
     return clusters
+
+
+def same_flat_set(model, cluster, aligned, loss, ltol, samples=(0.25, 0.5, 0.75)) -> bool:
+    """Piecewise-linear networks: ``aligned`` (a normalised end point, aligned to the cluster's representative)
+    has the representative's activation pattern, and points of the segment between them keep that pattern and
+    the loss (within ``ltol``). Then both lie in one flat set of the loss (a grouping for reports; the entry's
+    representative is what gets verified)."""
+    if not model.piecewise_linear or cluster.pattern is None:
+        return False
+    if model.pattern(aligned)[0] != cluster.pattern:
+        return False
+    for t in samples:
+        mid = [((1 - t) * Wa + t * Wb, None if ba is None else (1 - t) * ba + t * bb)
+               for (Wa, ba), (Wb, bb) in zip(cluster.normalised, aligned)]
+        if model.pattern(mid)[0] != cluster.pattern:
+            return False
+        if abs(float(model.float_model.losses(model.flat(mid)[None, :])[0]) - loss) > ltol:
+            return False
+    return True
+
+
+def _distance(A, B) -> float:
+    d = 0.0
+    for (Wa, ba), (Wb, bb) in zip(A, B):
+        d = max(d, float(np.max(np.abs(Wa - Wb))) if Wa.size else 0.0)
+        if ba is not None and ba.size:
+            d = max(d, float(np.max(np.abs(ba - bb))))
+    return d
 
 
 def assign_families(minima, rtol=1e-9, eig_tol=1e-6):
@@ -358,6 +462,12 @@ class SearchResult:
     verification_interrupted: bool = False
     seconds: float = 0.0
     search_seconds: float = 0.0
+    global_bound: object = None       # a proved Bound with the global minimum value, where a relaxation gives it
+
+    @property
+    def complete(self) -> bool:
+        """Every requested start finished and every selected minimum was verified."""
+        return self.starts_done == self.spec.starts and not self.interrupted and not self.verification_interrupted
 
     @property
     def certified_spurious(self) -> list:
@@ -369,16 +479,30 @@ class SearchResult:
         from ..verifiers.verdicts import MINIMUM_VERDICTS, NOT_GLOBAL
 
         return [m for m in self.minima if m.reported is not None and m.reported.verdict in MINIMUM_VERDICTS
-                and m.reported.glob == NOT_GLOBAL]
+                and m.reported.glob == NOT_GLOBAL and not m.reaches_global_value]
 
     def to_json(self) -> dict:
+        """Always complete JSON: ``complete`` false (with ``starts`` done of ``requested_starts``) when a budget or
+        an interrupt stopped the search. Unconverged starts are a count, never entries."""
         s = self.spec
-        return {"starts": self.starts_done, "requested_starts": s.starts, "seed": s.seed, "optimizer": s.optimizer,
-                "chunk_size": s.chunk_size, "interrupted": self.interrupted,
-                "unconverged": self.unconverged, "best_loss": self.best_loss if math.isfinite(self.best_loss)
-                else None, "certified_spurious": len(self.certified_spurious),
-                "seconds": round(self.seconds, 3),
-                "minima": [m.to_json(self.starts_done) for m in self.minima]}
+        out = {"complete": self.complete, "starts": self.starts_done, "requested_starts": s.starts,
+               "seed": s.seed, "optimizer": s.optimizer, "chunk_size": s.chunk_size,
+               "interrupted": self.interrupted, "verification_interrupted": self.verification_interrupted,
+               "unconverged": self.unconverged, "best_loss": self.best_loss if math.isfinite(self.best_loss)
+               else None, "distinct_minima": len(self.minima),
+               "certified_spurious": len(self.certified_spurious),
+               "numerical_spurious": len([m for m in self.numerically_spurious if not m.certified_spurious]),
+               "seconds": round(self.seconds, 3)}
+        b = self.global_bound
+        if b is not None:
+            from ..rationals import format_number
+
+            out["global_minimum"] = {"value": format_number(b.global_value) if b.global_value is not None else None,
+                                     "lower_bound": format_number(b.global_lower_bound), "rigor": b.rigor,
+                                     "method": b.method,
+                                     "reached_by": sum(m.hits for m in self.minima if m.reaches_global_value)}
+        out["minima"] = [m.to_json(self.starts_done) for m in self.minima]
+        return out
 
 
 def _witness_for(model, m, best):
@@ -443,66 +567,148 @@ def certify(minimum, verifier=None, rigor="auto", model=None):
 
 
 def search(problem, base=None, *, starts=1000, seed=0, optimizer="lbfgs", workers=1, scheduler=None, client=None,
-           retries=2, callback=None, on_minimum=None, verify=True, max_verify=50, rigor="auto", verifier=None,
-           id_fn=None, meta=None, **options) -> SearchResult:
+           retries=2, budget=None, callback=None, on_minimum=None, verify=True, max_verify=50, rigor="auto",
+           verifier=None, id_fn=None, meta=None, global_bound=True, **options) -> SearchResult:
     """Multi-start search on ``problem`` (fixed layers from ``base``; default zeros) and verification.
 
-    ``callback(event)`` is called after each chunk (``event``: dict with chunks_done, n_chunks, starts_done); it may
-    raise KeyboardInterrupt to stop the search. ``on_minimum(minimum)`` is called after each verification (the
-    CLI saves certified minima there). ``verifier`` replaces :func:`spurious.verifiers.verify` (tests);
-    ``id_fn(candidate)`` computes the reported id (the CLI passes the catalog's stable id).
-    Remaining ``options`` go to :class:`SearchSpec` (chunk_size, max_iter, gtol, lr, cluster_tol, ...).
+    ``budget``: seconds for the whole search; optimisation stops at 80% of it (every finished start counts) and
+    no new proof starts after it. ``callback(event)`` is called after each chunk (``event``: dict with
+    chunks_done, n_chunks, starts_done); it may raise KeyboardInterrupt to stop the search. In one process the
+    first Ctrl-C stops the optimisers between iterations, the second stops verification (results are kept).
+    ``on_minimum(minimum)`` is called after each verification (the CLI saves certified minima there).
+    ``verifier`` replaces :func:`spurious.verifiers.verify` (tests); ``id_fn(candidate)`` computes the reported
+    id (the CLI passes the catalog's stable id). ``global_bound``: look up the proved global minimum value
+    (:func:`spurious.verifiers.relaxations.global_bound`, e.g. deep linear networks) and report end points that
+    reach it. Remaining ``options`` go to :class:`SearchSpec` (chunk_size, max_iter, gtol, lr, cluster_tol, ...).
     """
     from .executors import iter_chunks
 
     t0 = time.perf_counter()
+    if budget is not None and not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget > 0):
+        raise InputError(f"--budget: expected a positive number of seconds, got {budget!r}")
+    end = None if budget is None else t0 + budget
+    if budget is not None:
+        options["deadline"] = time.time() + (0.8 * budget if verify else budget)
     if base is None:
         base = _zero_point(problem.network)
     spec = SearchSpec.build(problem, base, starts, seed=seed, optimizer=optimizer, **options)
     model = model_for(spec)
     results, interrupted = [], False
-    it = iter_chunks(spec, range(spec.n_chunks), workers=workers, scheduler=scheduler, client=client,
-                     retries=retries)
-    try:
-        for r in it:
-            results.append(r)
-            if callback is not None:
-                callback({"chunks_done": len(results), "n_chunks": spec.n_chunks,
-                          "starts_done": sum(x.n for x in results), "starts": spec.starts, "result": r})
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        it.close()
-    t_search = time.perf_counter() - t0
-    clusters, best = merge_chunks(model, results, spec.cluster_tol)
-    clusters.sort(key=lambda c: (c.loss, c.first_start))
-    assign_families(clusters)
-    res = SearchResult(spec, clusters, sum(r.n for r in results), sum(r.unconverged for r in results), best[0],
-                       best[1], best[2], len(results), interrupted, search_seconds=t_search)
-    base_meta = {"construction": "search", "params": {"seed": seed, "starts": spec.starts, "optimizer": optimizer,
-                                                      "chunk_size": spec.chunk_size}}
-    base_meta.update(meta or {})
-    for m in clusters:
-        witness = _witness_for(model, m, best)
-        note = f"reached by {m.hits} of {res.starts_done} starts (first: start {m.first_start})"
-        m.candidate = Candidate(model.problem, model.base.with_flat(model.network, [float(v) for v in m.theta]),
-                                witness, dict(base_meta, notes=note))
-        m.id = id_fn(m.candidate) if id_fn is not None else float_id(model.network, model.layers(m.theta), model.wd)
-    if verify:
-        order = verification_order(clusters)[:max_verify]
+    local = scheduler is None and client is None and workers == 1
+    with _interrupts(stop_raises=not local) as presses:
+        it = iter_chunks(spec, range(spec.n_chunks), workers=workers, scheduler=scheduler, client=client,
+                         retries=retries)
         try:
-            for m in order:
-                before = m.candidate
-                with _CHUNK_LOCK:  # a chunk may still run in a thread of this process (Dask processes=False)
-                    certify(m, verifier, rigor, model)
-                if m.candidate is not before and id_fn is not None:  # snapped to rationals: id of what is kept
-                    m.id = id_fn(m.candidate)
-                if on_minimum is not None:
-                    on_minimum(m)
+            for r in it:
+                results.append(r)
+                if callback is not None:
+                    callback({"chunks_done": len(results), "n_chunks": spec.n_chunks,
+                              "starts_done": sum(x.n for x in results), "starts": spec.starts, "result": r})
+                if presses[0]:
+                    break
         except KeyboardInterrupt:
-            res.interrupted = res.verification_interrupted = True
+            interrupted = True
+        finally:
+            it.close()
+        interrupted = interrupted or presses[0] > 0
+        t_search = time.perf_counter() - t0
+        clusters, best = merge_chunks(model, results, spec.cluster_tol)
+        clusters.sort(key=lambda c: (c.loss, c.first_start))
+        assign_families(clusters)
+        res = SearchResult(spec, clusters, sum(r.n for r in results), sum(r.unconverged for r in results), best[0],
+                           best[1], best[2], len(results), interrupted, search_seconds=t_search)
+        if global_bound:
+            res.global_bound = _global_value(model.problem)
+            _mark_global_value(res)
+        base_meta = {"construction": "search", "params": {"seed": seed, "starts": spec.starts,
+                                                          "optimizer": optimizer, "chunk_size": spec.chunk_size}}
+        base_meta.update(meta or {})
+        for m in clusters:
+            witness = _witness_for(model, m, best)
+            note = f"reached by {m.hits} of {res.starts_done} starts (first: start {m.first_start})"
+            provenance = {"seed": seed, "start": m.first_start, "optimizer": optimizer, "hits": m.hits,
+                          "starts": res.starts_done}
+            m.candidate = Candidate(model.problem, model.base.with_flat(model.network, [float(v) for v in m.theta]),
+                                    witness, dict(base_meta, notes=note, search=provenance))
+            m.id = id_fn(m.candidate) if id_fn is not None else float_id(model.network, model.layers(m.theta),
+                                                                         model.wd)
+        if verify:
+            order = verification_order(clusters)[:max_verify]
+            try:
+                for m in order:
+                    if presses[0] > 1 or (end is not None and time.perf_counter() > end):
+                        res.verification_interrupted = True
+                        break
+                    before = m.candidate
+                    with _CHUNK_LOCK:  # a chunk may still run in a thread of this process (Dask processes=False)
+                        certify(m, verifier, rigor, model)
+                    if m.candidate is not before and id_fn is not None:  # snapped to rationals: id of what is kept
+                        m.id = id_fn(m.candidate)
+                    if on_minimum is not None:
+                        on_minimum(m)
+            except KeyboardInterrupt:
+                res.interrupted = res.verification_interrupted = True
     res.seconds = time.perf_counter() - t0
     return res
+
+
+class _interrupts:
+    """Ctrl-C during a search: the first press stops the optimisers (``_STOP``; with ``stop_raises`` it also
+    raises KeyboardInterrupt, for executors that block on other processes), the second stops verification, the
+    third raises KeyboardInterrupt. Yields a one-element list with the number of presses. Only in the main
+    thread; elsewhere (and for callbacks that raise KeyboardInterrupt) interrupts behave as usual."""
+
+    def __init__(self, stop_raises):
+        self.stop_raises = stop_raises
+        self.presses = [0]
+        self.previous = None
+
+    def _handler(self, signum, frame):
+        self.presses[0] += 1
+        _STOP.set()
+        if self.presses[0] >= 3 or (self.presses[0] == 1 and self.stop_raises):
+            raise KeyboardInterrupt
+
+    def __enter__(self):
+        import signal
+
+        _STOP.clear()
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        return self.presses
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        _STOP.clear()
+        return False
+
+
+def _global_value(problem):
+    """The proved global minimum value of ``problem`` where a relaxation gives it exactly (else None)."""
+    from ..verifiers.relaxations import REDUCTIONS, global_bound
+
+    if not problem.finite or not any(red.accepts(problem) for red in REDUCTIONS):
+        return None
+    try:
+        b = global_bound(problem)
+    except Exception:  # noqa: BLE001 - a bound that cannot be computed is no bound; the search result stands
+        return None
+    return b if b.proved else None
+
+
+def _mark_global_value(res, rtol=1e-9):
+    """Minima whose float loss equals the proved global minimum value (to ``rtol``) reach the global minimum."""
+    b = res.global_bound
+    if b is None:
+        return
+    if b.global_value is None:
+        return
+    value = float(b.global_value)
+    for m in res.minima:
+        m.reaches_global_value = abs(m.loss - value) <= rtol * max(1.0, abs(value))
 
 
 def verification_order(minima):
