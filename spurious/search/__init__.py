@@ -9,6 +9,6 @@ hands each distinct one to :func:`spurious.verifiers.verify`.
 * :mod:`.datasets` — seeded built-in data (Gaussian teacher, random labels, Safran-Shamir).
 """
 
-from .multistart import Minimum, SearchResult, SearchSpec, search
+from .multistart import Minimum, SearchResult, SearchSpec, search, write_candidates
 
-__all__ = ["search", "SearchResult", "SearchSpec", "Minimum"]
+__all__ = ["search", "SearchResult", "SearchSpec", "Minimum", "write_candidates"]

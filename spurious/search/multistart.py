@@ -17,15 +17,15 @@ finished counts, whatever chunk it was in; what was found is still verified, and
 ``complete: false`` with the number of starts done. A second interrupt stops verification, keeping what was
 certified so far.
 
-Flat sets: for piecewise-linear networks on finite data, end points with equal loss and the same activation pattern
-(dead units included) that are joined by a segment inside the pattern's region (checked at points of the segment)
-are one entry (:func:`cluster_points`): they are one non-strict flat set, not distinct minima.
+Flat sets: for piecewise-linear networks on finite data, end points with equal loss, the same activation pattern
+(dead units included) and the same outputs on the data are one entry (:func:`same_flat_set`), not thousands.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from fractions import Fraction
 import math
 import os
 import threading
@@ -39,7 +39,7 @@ from ..errors import InputError
 from ..symmetries import align, canonical_float, normalise_units
 from .optimizers import OPTIMIZERS, UNFINISHED
 
-__all__ = ["SearchSpec", "SearchResult", "Minimum", "search", "run_chunk", "ChunkResult"]
+__all__ = ["SearchSpec", "SearchResult", "Minimum", "search", "run_chunk", "ChunkResult", "write_candidates"]
 
 MAX_STARTS = 100_000_000
 ZERO_LOSS = 1e-10
@@ -158,19 +158,18 @@ class _Model:
 
     def pattern(self, layers):
         """Activation pattern on the data (piece index of every unit at every sample) of a piecewise-linear
-        network, and whether every pre-activation is off the breakpoints by a relative margin."""
-        h, pieces, margin = self.X, [], True
+        network, and the network's outputs on the data."""
+        h, pieces = self.X, []
         for l, (W, b) in enumerate(layers[:-1]):
             z = h @ W.T + (0.0 if b is None else b)
             act = self.network.activations[l]
             bps = np.array([float(v) for v in act.breakpoints])
             pieces.append(np.searchsorted(bps, z))
-            if bps.size:
-                margin = margin and bool(np.min(np.abs(z[..., None] - bps)) > 1e-9 * max(1.0, np.max(np.abs(z))))
             h = float(act.offset) + float(act.slopes[0]) * z
             for k, c in enumerate(bps):
                 h = h + float(act.slopes[k + 1] - act.slopes[k]) * np.maximum(z - c, 0.0)
-        return tuple(p.tobytes() for p in pieces), margin
+        W, b = layers[-1]
+        return tuple(p.tobytes() for p in pieces), h @ W.T + (0.0 if b is None else b)
 
 
 def model_for(spec) -> _Model:
@@ -293,6 +292,7 @@ class Minimum:
     candidate: Candidate | None = field(default=None, repr=False)
     certificate: object = None        # from spurious.verifiers.verify
     reaches_global_value: bool = False  # float loss = the proved global minimum value (SearchResult.global_bound)
+    file: str | None = None           # candidate file written by write_candidates
     numerical: object = None          # float triage, when no proof was obtained
     id: str = ""
 
@@ -323,7 +323,7 @@ class Minimum:
         return text
 
     def to_json(self, starts) -> dict:
-        from ..verifiers.verdicts import _fmt
+        from ..verifiers.verdicts import MINIMUM_VERDICTS, _fmt
 
         c = self.reported
         out = {"id": self.id, "loss": _fmt(c.loss) if c is not None and c.loss is not None else self.loss,
@@ -333,7 +333,9 @@ class Minimum:
                "hits": self.hits, "fraction": self.hits / starts if starts else 0.0, "family": self.family,
                "float_loss": self.loss, "first_start": self.first_start, "grad_norm": self.grad_norm,
                "min_hessian_eigenvalue": self.min_eigenvalue, "status": self.status()}
-        if self.reaches_global_value and out["global"] != "not_global":
+        if self.file is not None:
+            out["file"] = self.file
+        if self.reaches_global_value and not (c is not None and c.proved and c.verdict in MINIMUM_VERDICTS):
             out["global"] = "global"
             out["global_rigor"] = "value proved; the end point reaches it in float"
         if c is not None:
@@ -350,8 +352,8 @@ def cluster_points(model, points, tol, clusters=None):
     """Greedy clustering in the given order: a point joins the first cluster with (nearly) the same loss whose
     representative it matches modulo symmetries within ``tol`` (max-abs on normalised units), else founds one.
     All end points with loss <= ZERO_LOSS form one cluster (often a manifold of interpolating global minima).
-    Piecewise-linear networks on finite data: a point also joins a cluster of equal loss in the same flat set
-    (:func:`same_flat_set`).
+    Piecewise-linear networks on finite data: a point also joins a cluster of equal loss with the same activation
+    pattern and the same outputs on the data (:func:`same_flat_set`).
 
     ``points``: iterable of (theta, loss, start, hits, grad_norm, min_eig). Representatives are the first members.
     """
@@ -359,16 +361,16 @@ def cluster_points(model, points, tol, clusters=None):
     for theta, loss, start, hits, gn, lam in points:
         norm = model.normalised(theta)
         ltol = 1e-8 * max(1.0, abs(loss))
-        pattern = model.pattern(norm)[0] if model.piecewise_linear else None
+        pattern = model.pattern(norm) if model.piecewise_linear else None
         for c in clusters:
             if loss <= ZERO_LOSS and c.loss <= ZERO_LOSS:  # the (numerically) zero-loss set: one global entry
                 c.hits += int(hits)
                 break
             if abs(c.loss - loss) > ltol:
                 continue
-            aligned = align(model.network, c.normalised, norm, model.wd)
-            if _distance(c.normalised, aligned) <= tol * max(1.0, _scale(norm)) or \
-                    same_flat_set(model, c, aligned, loss, ltol):
+            if same_flat_set(model, c, pattern, loss, ltol) or \
+                    _distance(c.normalised, align(model.network, c.normalised, norm, model.wd)) \
+                    <= tol * max(1.0, _scale(norm)):
                 c.hits += int(hits)
                 break
         else:
@@ -377,23 +379,18 @@ def cluster_points(model, points, tol, clusters=None):
     return clusters
 
 
-def same_flat_set(model, cluster, aligned, loss, ltol, samples=(0.25, 0.5, 0.75)) -> bool:
-    """Piecewise-linear networks: ``aligned`` (a normalised end point, aligned to the cluster's representative)
-    has the representative's activation pattern, and points of the segment between them keep that pattern and
-    the loss (within ``ltol``). Then both lie in one flat set of the loss (a grouping for reports; the entry's
-    representative is what gets verified)."""
-    if not model.piecewise_linear or cluster.pattern is None:
+def same_flat_set(model, cluster, pattern, loss, ltol, otol=1e-7) -> bool:
+    """Piecewise-linear networks: ``pattern`` (activation pattern and outputs on the data of an end point) is the
+    representative's pattern with the same outputs (to ``otol``, relative) and the loss is equal. Inside one
+    activation pattern the loss depends on the parameters only through the outputs on the data, so such points
+    are one flat set of the loss as far as the data can tell (dead units, units whose active samples fix only a
+    product, frozen patterns); they are reported as one entry with their hit count, and the entry's
+    representative is what gets verified. A grouping for reports, never used as a proof."""
+    if not model.piecewise_linear or cluster.pattern is None or pattern is None or abs(cluster.loss - loss) > ltol:
         return False
-    if model.pattern(aligned)[0] != cluster.pattern:
-        return False
-    for t in samples:
-        mid = [((1 - t) * Wa + t * Wb, None if ba is None else (1 - t) * ba + t * bb)
-               for (Wa, ba), (Wb, bb) in zip(cluster.normalised, aligned)]
-        if model.pattern(mid)[0] != cluster.pattern:
-            return False
-        if abs(float(model.float_model.losses(model.flat(mid)[None, :])[0]) - loss) > ltol:
-            return False
-    return True
+    (pieces_a, out_a), (pieces_b, out_b) = cluster.pattern, pattern
+    return pieces_a == pieces_b and bool(np.max(np.abs(out_a - out_b), initial=0.0)
+                                         <= otol * max(1.0, float(np.max(np.abs(out_a), initial=0.0))))
 
 
 def _distance(A, B) -> float:
@@ -517,11 +514,18 @@ def snapped_candidate(model, m, max_den):
     """The candidate at a nearby simple rational point: rescalable units normalised to max |incoming| = 1 (so that
     a rational minimum up to rescaling becomes rational), then every coordinate replaced by its best rational
     approximation with denominator <= max_den. The verifier re-proves everything at the new point."""
-    from fractions import Fraction
+    layers = _max_abs_layers(model, m.theta)
+    theta = [v for (W, b), tr in zip(layers, model.network.trainable) if tr
+             for v in list(W.ravel()) + ([] if b is None else list(b))]
+    point = model.base.with_flat(model.network, [Fraction(float(v)).limit_denominator(max_den) for v in theta])
+    return Candidate(model.problem, point, m.candidate.witness, m.candidate.meta)
 
+
+def _max_abs_layers(model, theta):
+    """Float layers with each rescalable unit's incoming (w, b) scaled to max |entry| = 1."""
     from ..symmetries import hidden_symmetries
 
-    layers = [(W.copy(), None if b is None else b.copy()) for W, b in model.layers(m.theta)]
+    layers = [(W.copy(), None if b is None else b.copy()) for W, b in model.layers(theta)]
     for sym in hidden_symmetries(model.network, model.wd):
         if sym.rescale is None:
             continue
@@ -533,10 +537,21 @@ def snapped_candidate(model, m, max_den):
                 if b is not None:
                     b[k] /= c
                 layers[sym.layer][0][:, k] *= c ** sym.rescale
-    theta = [v for (W, b), tr in zip(layers, model.network.trainable) if tr
-             for v in list(W.ravel()) + ([] if b is None else list(b))]
-    point = model.base.with_flat(model.network, [Fraction(float(v)).limit_denominator(max_den) for v in theta])
-    return Candidate(model.problem, point, m.candidate.witness, m.candidate.meta)
+    return layers
+
+
+def polished_candidates(model, m):
+    """Exact points inside the end point's activation pattern (:func:`.polish.pattern_polish`), one per
+    rounding denominator, without repeats."""
+    from .polish import pattern_polish
+
+    layers = _max_abs_layers(model, m.theta)
+    seen = []
+    for den in SNAP_DENOMINATORS:
+        point = pattern_polish(model.problem, layers, model.base, max_den=den)
+        if point is not None and point not in seen:
+            seen.append(point)
+            yield Candidate(model.problem, point, m.candidate.witness, m.candidate.meta)
 
 
 def certify(minimum, verifier=None, rigor="auto", model=None):
@@ -545,7 +560,8 @@ def certify(minimum, verifier=None, rigor="auto", model=None):
     Exact problems (piecewise-linear / polynomial activations, finite data) need an exactly critical point: a float
     end point is only nearly one, so when the exact path answers ``not_critical`` the point is snapped to nearby
     simple rationals (:func:`snapped_candidate`) and verified again; the snapped candidate is kept if that proves
-    a verdict other than ``not_critical``.
+    a verdict other than ``not_critical``. Piecewise-linear networks first try the exact polish inside the
+    activation pattern (:func:`polished_candidates`).
     """
     from ..verifiers import verify
     from ..verifiers.verdicts import EXACT, NOT_CRITICAL
@@ -554,8 +570,8 @@ def certify(minimum, verifier=None, rigor="auto", model=None):
     run = verifier or verify
     cert = run(minimum.candidate, rigor=rigor) if rigor != "numerical" else None
     if cert is not None and model is not None and cert.rigor == EXACT and cert.verdict == NOT_CRITICAL:
-        for den in SNAP_DENOMINATORS:
-            snapped = snapped_candidate(model, minimum, den)
+        tries = list(polished_candidates(model, minimum)) if model.piecewise_linear else []
+        for snapped in tries + [snapped_candidate(model, minimum, den) for den in SNAP_DENOMINATORS]:
             c2 = run(snapped, rigor=rigor)
             if c2.proved and c2.verdict != NOT_CRITICAL:
                 minimum.candidate, cert = snapped, c2
@@ -650,6 +666,27 @@ def search(problem, base=None, *, starts=1000, seed=0, optimizer="lbfgs", worker
                 res.interrupted = res.verification_interrupted = True
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def write_candidates(result, out_dir) -> list:
+    """One candidate file per distinct minimum in ``out_dir`` (created), named ``<id>.json`` (the catalog's stable
+    id when the search had ``id_fn``): the point that was verified, the data, the witness (best point found) and
+    the provenance in ``meta.search`` (seed, first start index, optimizer, hits). ``spurious verify FILE`` gives the
+    verdict the search reported. Returns the paths, in the order of ``result.minima``."""
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out-dir: cannot create {out_dir}: {exc.strerror or exc}") from None
+    paths = []
+    for m in result.minima:
+        path = os.path.join(out_dir, f"{m.id}.json")
+        try:
+            m.candidate.save(path)
+        except OSError as exc:
+            raise InputError(f"--out-dir: cannot write {path}: {exc.strerror or exc}") from None
+        m.file = path
+        paths.append(path)
+    return paths
 
 
 class _interrupts:
