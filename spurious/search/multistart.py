@@ -157,18 +157,26 @@ class _Model:
                                for (W, b), tr in zip(layers, self.network.trainable) if tr] or [np.zeros(0)])
 
     def pattern(self, layers):
-        """Activation pattern on the data (piece index of every unit at every sample) of a piecewise-linear
+        """Activation pattern on the data (piece index of every unit at every sample, -1 for units that cannot
+        affect the output: on zero-slope pieces at every sample, or feeding only such units) of a piecewise-linear
         network, and the network's outputs on the data."""
-        h, pieces = self.X, []
+        h, pieces, slopes = self.X, [], []
         for l, (W, b) in enumerate(layers[:-1]):
             z = h @ W.T + (0.0 if b is None else b)
             act = self.network.activations[l]
             bps = np.array([float(v) for v in act.breakpoints])
-            pieces.append(np.searchsorted(bps, z))
+            p = np.searchsorted(bps, z)
+            pieces.append(p)
+            slopes.append(np.array([float(v) for v in act.slopes])[p] != 0)
             h = float(act.offset) + float(act.slopes[0]) * z
             for k, c in enumerate(bps):
                 h = h + float(act.slopes[k + 1] - act.slopes[k]) * np.maximum(z - c, 0.0)
         W, b = layers[-1]
+        relevant = np.ones(W.shape[0], dtype=bool)
+        for l in range(len(pieces) - 1, -1, -1):
+            out_W = layers[l + 1][0]
+            relevant = slopes[l].any(axis=0) & (np.abs(out_W[relevant]) > 0).any(axis=0)
+            pieces[l] = np.where(relevant[None, :], pieces[l], -1)
         return tuple(p.tobytes() for p in pieces), h @ W.T + (0.0 if b is None else b)
 
 
@@ -384,13 +392,17 @@ def same_flat_set(model, cluster, pattern, loss, ltol, otol=1e-7) -> bool:
     representative's pattern with the same outputs (to ``otol``, relative) and the loss is equal. Inside one
     activation pattern the loss depends on the parameters only through the outputs on the data, so such points
     are one flat set of the loss as far as the data can tell (dead units, units whose active samples fix only a
-    product, frozen patterns); they are reported as one entry with their hit count, and the entry's
+    product, frozen patterns; and all points whose output is the same constant, which are joined through
+    points with a dead layer); they are reported as one entry with their hit count, and the entry's
     representative is what gets verified. A grouping for reports, never used as a proof."""
     if not model.piecewise_linear or cluster.pattern is None or pattern is None or abs(cluster.loss - loss) > ltol:
         return False
     (pieces_a, out_a), (pieces_b, out_b) = cluster.pattern, pattern
-    return pieces_a == pieces_b and bool(np.max(np.abs(out_a - out_b), initial=0.0)
-                                         <= otol * max(1.0, float(np.max(np.abs(out_a), initial=0.0))))
+    scale = otol * max(1.0, float(np.max(np.abs(out_a), initial=0.0)))
+    if not np.max(np.abs(out_a - out_b), initial=0.0) <= scale:
+        return False
+    constant = np.max(np.abs(out_a - out_a[:1]), initial=0.0) <= scale  # the constant fit: one flat set
+    return pieces_a == pieces_b or bool(constant)
 
 
 def _distance(A, B) -> float:
@@ -635,7 +647,7 @@ def search(problem, base=None, *, starts=1000, seed=0, optimizer="lbfgs", worker
                            best[1], best[2], len(results), interrupted, search_seconds=t_search)
         if global_bound:
             res.global_bound = _global_value(model.problem)
-            _mark_global_value(res)
+        _mark_global_value(res)
         base_meta = {"construction": "search", "params": {"seed": seed, "starts": spec.starts,
                                                           "optimizer": optimizer, "chunk_size": spec.chunk_size}}
         base_meta.update(meta or {})
@@ -723,6 +735,10 @@ class _interrupts:
         return False
 
 
+def _model_wd(res):
+    return model_for(res.spec).wd
+
+
 def _global_value(problem):
     """The proved global minimum value of ``problem`` where a relaxation gives it exactly (else None)."""
     from ..verifiers.relaxations import REDUCTIONS, global_bound
@@ -737,7 +753,11 @@ def _global_value(problem):
 
 
 def _mark_global_value(res, rtol=1e-9):
-    """Minima whose float loss equals the proved global minimum value (to ``rtol``) reach the global minimum."""
+    """Minima whose float loss equals the proved global minimum value (to ``rtol``) reach the global minimum;
+    without weight decay, (numerically) zero loss is the least value of the squared loss."""
+    if res.spec is not None and _model_wd(res) == 0:
+        for m in res.minima:
+            m.reaches_global_value = m.loss <= ZERO_LOSS
     b = res.global_bound
     if b is None:
         return
