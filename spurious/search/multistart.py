@@ -632,13 +632,13 @@ def search(problem, base=None, *, starts=1000, seed=0, optimizer="lbfgs", worker
                 if callback is not None:
                     callback({"chunks_done": len(results), "n_chunks": spec.n_chunks,
                               "starts_done": sum(x.n for x in results), "starts": spec.starts, "result": r})
-                if presses[0]:
+                if _STOP.is_set():
                     break
         except KeyboardInterrupt:
             interrupted = True
         finally:
             it.close()
-        interrupted = interrupted or presses[0] > 0
+        interrupted = interrupted or _STOP.is_set()
         t_search = time.perf_counter() - t0
         clusters, best = merge_chunks(model, results, spec.cluster_tol)
         clusters.sort(key=lambda c: (c.loss, c.first_start))
