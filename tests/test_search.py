@@ -385,7 +385,7 @@ def test_stopped_optimiser_keeps_exactly_the_finished_starts():
 
 def test_budget_returns_complete_false_json_with_the_finished_starts():
     r = CliRunner().invoke(cli, ["search", "--widths", "1,3,1", "--activation", "tanh", "--dataset", "regression-1d",
-                                 "--n", "6", "--starts", "200000", "--chunk-size", "20000", "--budget", "4",
+                                 "--n", "6", "--starts", "200000", "--chunk-size", "2000", "--budget", "3",
                                  "--max-verify", "2", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
@@ -477,3 +477,56 @@ def test_deep_relu_search_certifies_the_constant_fit_exactly():
     constant = [m for m in res.minima if m.certified_spurious and m.certificate.loss == variance]
     assert constant and constant[0].certificate.rigor == EXACT
     assert constant[0].certificate.verdict == "non_strict_local_min"
+
+
+@pytest.mark.slow
+def test_real_dask_cluster_loses_no_start_when_a_worker_is_killed(tmp_path):
+    """A scheduler and two single-threaded worker processes on 127.0.0.1 (started here); one worker is killed
+    after the first chunk arrives. Dask reschedules its chunks: every start is done, and the minima and hit
+    counts equal the one-process run."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import distributed
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    dask = os.path.join(os.path.dirname(sys.executable), "dask")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
+    log = open(tmp_path / "dask.log", "w")
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--dashboard-address", "127.0.0.1:0"], env=env, stdout=log, stderr=log)]
+    try:
+        time.sleep(2)
+        workers = [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
+                                     "--dashboard-address", "127.0.0.1:0"], env=env, stdout=log, stderr=log)
+                   for _ in range(2)]
+        procs += workers
+        pr = _small()
+        serial = search(pr, starts=64, seed=4, verify=False, max_iter=200, chunk_size=4)
+        with distributed.Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=60)
+            killed = []
+
+            def kill_one(event):
+                if not killed:
+                    workers[0].kill()
+                    killed.append(event["chunks_done"])
+
+            res = search(pr, starts=64, seed=4, verify=False, max_iter=200, chunk_size=4, client=client,
+                         callback=kill_one)
+        assert killed and killed[0] < 16 and workers[0].wait(timeout=10) is not None
+        assert res.complete and res.starts_done == 64 and res.chunks_done == 16
+        assert _strip(res)["minima"] == _strip(serial)["minima"]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
+        log.close()

@@ -251,6 +251,12 @@ def _run_chunk(spec, index, t0):
 
     m = model_for(spec)
     lo, hi = spec.chunk_range(index)
+    if _stopper(spec)():  # out of time before this chunk began: nothing run, nothing reported
+        return ChunkResult(index=index, n=0, unfinished=hi - lo, reps=np.zeros((0, m.P)),
+                           rep_starts=np.zeros(0, dtype=np.int64), hits=np.zeros(0, dtype=np.int64),
+                           losses=np.zeros(0), grad_norms=np.zeros(0), min_eigs=np.zeros(0), unconverged=0,
+                           best_loss=math.inf, best_start=-1, best_point=np.zeros(m.P), iterations=0.0,
+                           seconds=time.perf_counter() - t0)
     x = torch.as_tensor(initial_points(m, spec.seed, lo, hi))
     x, iters = run_optimizer(m.fns, x, spec.optimizer, spec.max_iter, spec.gtol, spec.lr, stop=_stopper(spec))
     finished = (iters != UNFINISHED).numpy()
