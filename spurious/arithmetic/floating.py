@@ -25,7 +25,7 @@ def _torch():
 def torch_activation(act):
     """sigma as a function of float64 torch tensors: the activation's own formula in the TORCH context
     (:mod:`spurious.activations`), differentiable by torch.func."""
-    return lambda z: act.evaluate(TORCH, z)[0]
+    return lambda z: act.value(TORCH, z)
 
 
 def _tensor(rows):

@@ -50,9 +50,8 @@ class _FlintMatrices:
         self.M = ctx.matrix
 
     def mat(self, rows, ncols=None):
-        rows = [list(r) for r in rows]
-        ncols = len(rows[0]) if rows else (ncols or 0)
-        return self.M(len(rows), ncols, [v for r in rows for v in r])
+        """Matrix from a sequence of rows (ncols: the width when there are no rows)."""
+        return self.M(rows) if len(rows) else self.M(0, ncols or 0)
 
     def zeros(self, r, c):
         return self.M(r, c)
