@@ -85,7 +85,7 @@ def evaluate_finite(ctx, network, X, Y, layers, reduction="mean", weight_decay=0
         S2.append(s2)
         pieces.append(s1)
         if act.kind == "piecewise_linear":
-            piece_index.append([[None if s is None else sum(1 for c in act.breakpoints if z > c) for z, s in
+            piece_index.append([[None if s is None else sum(1 for c in act.breakpoints if z > K(c)) for z, s in
                                  zip(row, srow)] for row, srow in zip(Z, s1)])
         else:
             piece_index.append(None)
