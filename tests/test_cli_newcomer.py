@@ -186,3 +186,29 @@ def test_an_output_folder_that_cannot_exist_is_one_line(tmp_path):
         assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
         assert result.output.startswith("error: ") and ("cannot create the folder" in result.output or
                                                         "is a directory" in result.output)
+
+
+# --- 8. a torch export says where its architecture is, and writes it ------------------------------------------------
+def test_torch_export_writes_its_architecture_beside_the_state_dict(tmp_path, url):
+    import numpy as np
+    import torch
+
+    from spurious.catalog.export import build_module_from_json
+    from spurious.rationals import fmpq_to_float
+
+    entry_id = _shipped_id(url, "yun-lift")
+    out = tmp_path / "models" / "yun.pt"
+    result = run("catalog", "export", entry_id, "--format", "torch", "--out", out, "--catalog", url)
+    arch = tmp_path / "models" / "yun.network.json"
+    assert str(arch) in result.output and "build_module_from_json" in result.output
+    cand = load_candidate(run("catalog", "export", entry_id, "--out", tmp_path / "e.json", "--catalog", url)
+                          and tmp_path / "e.json")
+    assert json.loads(arch.read_text()) == cand.problem.network.to_json()
+    module = build_module_from_json(json.loads(arch.read_text()))
+    module.load_state_dict(torch.load(out, weights_only=True))  # the user's side of the round trip
+    X = torch.tensor([[fmpq_to_float(v) for v in row] for row in cand.problem.data.X], dtype=torch.float64)
+    from spurious.arithmetic import evaluate_numpy
+
+    loss = float(((module(X).detach().numpy() - np.array([[fmpq_to_float(v) for v in r]
+                                                          for r in cand.problem.data.Y])) ** 2).mean())
+    assert abs(loss - evaluate_numpy(cand.problem, cand.point, order=0).loss) <= 1e-12

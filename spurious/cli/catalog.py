@@ -159,7 +159,7 @@ def remove_cmd(entry_id, url, as_json):
 @_common
 def export_cmd(entry_id, fmt, out, url, as_json):
     """Export an entry: json (candidate + certificate), npz (no pickle), torch (state_dict for build_module)."""
-    from ..catalog.export import export_json, write_export
+    from ..catalog.export import export_json, network_path, write_export
 
     entry = _open(url).get(entry_id)
     if fmt == "json" and out is None and not as_json:
@@ -167,13 +167,14 @@ def export_cmd(entry_id, fmt, out, url, as_json):
         return
     out = out or f"{entry.id}.{_FORMAT_EXT[fmt]}"
     write_export(entry, fmt, out)
+    arch = network_path(out) if fmt == "torch" else None
     if as_json:
-        _echo_json({"id": entry.id, "format": fmt, "path": out})
+        _echo_json({"id": entry.id, "format": fmt, "path": out, **({"network": arch} if arch else {})})
     else:
-        click.echo(f"wrote {out}")
+        click.echo(f"wrote {out}" + (f" and {arch} (the architecture: the entry's network)" if arch else ""))
         if fmt == "torch":
-            click.echo("load: m = spurious.catalog.export.build_module_from_json(network); "
-                       "m.load_state_dict(state), with state read from the file by torch with weights_only=True")
+            click.echo(f"load: m = spurious.catalog.export.build_module_from_json(json.load(open({arch!r}))); "
+                       f"m.load_state_dict(state), with state read from {out!r} by torch with weights_only=True")
 
 
 def _read_import(path):
