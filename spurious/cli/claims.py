@@ -7,11 +7,11 @@ import json
 import click
 
 from ..claims.checker import check_claim
-from ..claims.schema import load_claim, shipped_claims
+from ..claims.schema import TEMPLATE, load_claim, shipped_claims
 from ..errors import InputError
-from . import OUTPUT_FILE, cli
 from rich.text import Text
 
+from . import OUTPUT_FILE, cli
 from .render import console, data_table
 
 
@@ -32,6 +32,12 @@ def list_cmd(as_json):
         console.print(Text.assemble((c.id, "bold"), f": {c.title}"))
         console.print(f"    {c.source.get('paper', '')} ({c.source.get('theorem', '')}; read: "
                       f"{c.source.get('read', '')})", markup=False)
+
+
+@claims_group.command("template")
+def template_cmd():
+    """Print a commented claim file (TOML) to fill in; `spurious claims check --file` reads it (docs/claims.md)."""
+    click.echo(TEMPLATE, nl=False)
 
 
 def _open_catalog(url):
@@ -67,6 +73,9 @@ def check_cmd(claim_ids, files, budget, catalog_url, no_catalog, as_json):
         colour = {"refuted": "red", "consistent": "green", "out_of_scope": "yellow"}[r.verdict]
         extra = "" if r.reproduced is None else f" (reproduced: {'yes' if r.reproduced else 'no'})"
         console.print(Text.assemble((r.verdict, colour), f"{extra}  ", (r.claim.id, "bold"), f": {r.claim.title}"))
+        src = r.claim.source
+        console.print(f"    source: {src.get('paper', '-')}; {src.get('theorem', '-')}; read: "
+                      f"{src.get('read', 'not said')}")
         for line in r.reasons:
             console.print(f"    {line}", markup=False)
         for line in r.tried:
