@@ -17,9 +17,12 @@ from .network import Network, Point, parse_matrix
 from .rationals import format_number, parse_number
 from .problem import FiniteData, GaussianData, Loss, Problem
 
-__all__ = ["Candidate", "FORMAT", "load_candidate", "loads_candidate", "candidate_from_json"]
+__all__ = ["Candidate", "FORMAT", "ENTRY_FORMAT", "load_candidate", "loads_candidate", "load_document",
+           "loads_document", "candidate_from_json"]
 
 FORMAT = "spurious.candidate/1"
+# an exported catalog entry (``spurious catalog export --format json``): its ``candidate`` member is a candidate
+ENTRY_FORMAT = "spurious.catalog-entry/1"
 MAX_FILE_BYTES = 512 * 1024 * 1024
 _TOP_KEYS = {"format", "network", "loss", "data", "point", "witness", "meta"}
 
@@ -82,18 +85,26 @@ def _reject_constant(name):
     raise InputError(f"number is not finite: {name} (NaN and infinities are not allowed)")
 
 
-def loads_candidate(text: str, source: str = "<string>") -> Candidate:
+def loads_document(text: str, source: str = "<string>"):
+    """(candidate, entry) from a candidate document or an exported catalog entry (``entry`` is then the whole
+    parsed entry, with its stored ``certificate``; None for a plain candidate file)."""
     try:
         obj = json.loads(text, parse_constant=_reject_constant)
     except InputError as exc:
         raise InputError(f"{source}: {exc}") from None
     except (json.JSONDecodeError, ValueError, RecursionError) as exc:
         raise InputError(f"{source}: not valid JSON ({exc})") from None
-    return candidate_from_json(obj)
+    entry = obj if isinstance(obj, dict) and obj.get("format") == ENTRY_FORMAT else None
+    return candidate_from_json(obj), entry
 
 
-def load_candidate(path) -> Candidate:
-    """Read and validate a candidate file; any problem raises :class:`InputError` with a one-line message."""
+def loads_candidate(text: str, source: str = "<string>") -> Candidate:
+    return loads_document(text, source)[0]
+
+
+def load_document(path):
+    """Read a candidate file or an exported catalog entry: (candidate, entry or None), see :func:`loads_document`;
+    any problem raises :class:`InputError` with a one-line message."""
     try:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
@@ -106,7 +117,13 @@ def load_candidate(path) -> Candidate:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text (is this a candidate JSON file?)") from None
-    return loads_candidate(text, str(path))
+    return loads_document(text, str(path))
+
+
+def load_candidate(path) -> Candidate:
+    """Read and validate a candidate file (or the candidate of an exported catalog entry); any problem raises
+    :class:`InputError` with a one-line message."""
+    return load_document(path)[0]
 
 
 def _flags(obj, L, name):
@@ -184,8 +201,13 @@ def candidate_from_json(obj) -> Candidate:
     if not isinstance(obj, dict):
         raise InputError("candidate: expected a JSON object")
     fmt = obj.get("format")
+    if fmt == ENTRY_FORMAT:  # an exported catalog entry carries its candidate
+        try:
+            return candidate_from_json(obj.get("candidate"))
+        except InputError as exc:
+            raise InputError(f"catalog entry {obj.get('id')}: candidate: {exc}") from None
     if fmt != FORMAT:
-        raise InputError(f"format: expected {FORMAT!r}, got {fmt!r}")
+        raise InputError(f"format: expected {FORMAT!r} (or an exported {ENTRY_FORMAT!r}), got {fmt!r}")
     extra = set(obj) - _TOP_KEYS
     if extra:
         raise InputError(f"candidate: unexpected key(s) {sorted(extra)}")

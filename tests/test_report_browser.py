@@ -1,11 +1,13 @@
 """The HTML report in a real browser: headless Chromium loads it, the filters hide rows, the console stays clean.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``apt-get install -y chromium chromium-driver``) and the
-``selenium`` package (the ``test`` extra); skipped with the reason otherwise.
+``selenium`` package (the ``test`` extra). CI (.ci/run) installs them and sets CI=true: there a missing browser is a
+failure. Elsewhere the test is skipped, saying why.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -14,13 +16,32 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed (apt-get install chromium "
-                       "chromium-driver); the browser test is skipped"),
-    pytest.mark.skipif(not Path(DRIVER).exists(), reason="chromedriver is not installed (apt-get install "
-                       "chromium-driver); the browser test is skipped"),
-]
+
+def _missing():
+    """Why the browser test cannot run here, or None."""
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is not installed (apt-get install chromium chromium-driver)"
+    if not Path(DRIVER).exists():
+        return "chromedriver is not installed (apt-get install chromium-driver)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install -e '.[test]')"
+    return None
+
+
+def test_browser_is_available_in_ci():
+    """In CI the browser test must run: a missing browser fails here instead of skipping silently."""
+    reason = _missing()
+    if reason and not IN_CI:
+        pytest.skip(f"{reason}; the browser tests are skipped outside CI")
+    assert reason is None, f"CI=true but {reason}"
+
+
+pytestmark = [pytest.mark.skipif(_missing() is not None and not IN_CI,
+                                 reason=f"{_missing()}; the browser tests are skipped outside CI")]
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage")
 
@@ -47,7 +68,7 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
+    from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()

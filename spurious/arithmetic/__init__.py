@@ -9,13 +9,13 @@ from __future__ import annotations
 from flint import arb
 
 from ..errors import InputError, NotExactError
-from .contexts import EXACT, TORCH, BallContext
+from .contexts import EXACT, FLOAT, TORCH, BallContext
 from .floating import FloatModel
 from .population import check_closed_form, population_ball
 from .passes import Evaluation, evaluate_finite, forward, jacobian, context_layers
 
-__all__ = ["evaluate", "evaluate_exact", "evaluate_ball", "evaluate_float", "Evaluation", "FloatModel", "forward",
-           "jacobian", "context_layers",
+__all__ = ["evaluate", "evaluate_exact", "evaluate_ball", "evaluate_float", "evaluate_numpy", "Evaluation",
+           "FloatModel", "FLOAT", "forward", "jacobian", "context_layers",
            "EXACT", "TORCH", "BallContext", "ball_layers"]
 
 
@@ -81,6 +81,22 @@ def evaluate_float(problem, point):
     """(loss, gradient, Hessian) in float64 via torch.func: evidence only."""
     model = FloatModel(problem, point)
     return model.evaluate(point.flatten_float(problem.network))
+
+
+def evaluate_numpy(problem, point, order=2) -> Evaluation:
+    """float64 loss, gradient (list) and Hessian (numpy array) of a finite-data problem by the structured formula, in
+    numpy: no torch import, for small problems (triage). Evidence only; on a kink the right-hand piece is taken."""
+    if not problem.finite:
+        raise InputError("evaluate_numpy: finite data only (the population loss uses torch)")
+    from ..rationals import fmpq_to_float
+
+    layers = [([[fmpq_to_float(x) for x in row] for row in L.W], None if L.b is None else
+               [fmpq_to_float(x) for x in L.b]) for L in point.layers]
+    X, Y, red, wd = _finite_args(problem)
+    ev = evaluate_finite(FLOAT, problem.network, X, Y, layers, red, wd, order)
+    if ev.hessian is not None:
+        ev.hessian = (ev.hessian.a + ev.hessian.a.T) / 2  # symmetric to the last bit, as eigvalsh assumes
+    return ev
 
 
 def evaluate(problem, point, context="exact", order=2, radius=0, prec=128):

@@ -3,6 +3,7 @@
 * :data:`EXACT` works on ``fmpq`` (exact rationals): proofs for piecewise-linear and polynomial activations.
 * :class:`BallContext` works on ``arb`` balls at a chosen precision: every result encloses the true value.
 * :data:`TORCH` works on float64 torch tensors: fast evidence for search and triage, never proof.
+* :data:`FLOAT` works on Python floats with numpy matrices: evidence for small problems without importing torch.
 
 Activations (:mod:`spurious.activations`) are written against these methods. The piecewise-linear primitive is
 context specific because comparison is: exact comparison is decidable, ball comparison has three values (a ball
@@ -18,7 +19,7 @@ from flint import arb, arb_mat, ctx as flint_ctx, fmpq, fmpq_mat
 
 from ..errors import NotExactError
 
-__all__ = ["ExactContext", "BallContext", "TorchContext", "EXACT", "TORCH"]
+__all__ = ["ExactContext", "BallContext", "TorchContext", "FloatContext", "EXACT", "TORCH", "FLOAT"]
 
 
 @dataclass(frozen=True)
@@ -186,5 +187,84 @@ class TorchContext:
         return value, slope, torch.zeros_like(z)
 
 
+class FloatMatrix:
+    """A float64 numpy matrix with the few ``fmpq_mat`` / ``arb_mat`` methods the structured evaluator uses."""
+
+    __slots__ = ("a",)
+
+    def __init__(self, rows, cols=None):
+        import numpy as np
+
+        if cols is not None:
+            self.a = np.zeros((rows, cols))
+        else:
+            self.a = rows if isinstance(rows, np.ndarray) else np.array(rows, dtype=np.float64)
+
+    def tolist(self):
+        return self.a.tolist()
+
+    def transpose(self):
+        return FloatMatrix(self.a.T)
+
+    def __mul__(self, other):
+        return FloatMatrix(self.a @ other.a if isinstance(other, FloatMatrix) else self.a * other)
+
+    def __rmul__(self, scalar):
+        return FloatMatrix(scalar * self.a)
+
+    def __add__(self, other):
+        return FloatMatrix(self.a + other.a)
+
+    def __getitem__(self, index):
+        return float(self.a[index])
+
+    def __setitem__(self, index, value):
+        self.a[index] = value
+
+
+class FloatContext:
+    """float64 on Python floats (``math``), matrices in numpy: the structured formula without torch, for small
+    problems where importing torch costs more than the evaluation. Evidence only; a kink picks the right piece."""
+
+    name = "float-numpy"
+    rigorous = False
+    matrix = FloatMatrix
+
+    @staticmethod
+    def const(q):
+        from ..rationals import fmpq_to_float
+
+        return fmpq_to_float(q) if isinstance(q, fmpq) else float(q)
+
+    exp = staticmethod(math.exp)
+    log1p = staticmethod(math.log1p)
+    tanh = staticmethod(math.tanh)
+    erf = staticmethod(math.erf)
+    atan = staticmethod(math.atan)
+    sqrt = staticmethod(math.sqrt)
+
+    @staticmethod
+    def pi():
+        return math.pi
+
+    @staticmethod
+    def sigmoid(z):
+        return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+
+    @staticmethod
+    def softplus(z):
+        return z + math.log1p(math.exp(-z)) if z > 0 else math.log1p(math.exp(z))
+
+    def piecewise_linear(self, z, breakpoints, slopes, offset):
+        K = self.const
+        value, piece = K(offset) + K(slopes[0]) * z, 0
+        for k, c in enumerate(breakpoints):
+            if z > K(c):
+                value += (K(slopes[k + 1]) - K(slopes[k])) * (z - K(c))
+                piece += 1
+        return value, K(slopes[piece]), 0.0
+
+
 EXACT = ExactContext()
 TORCH = TorchContext()
+FLOAT = FloatContext()

@@ -108,7 +108,9 @@ class _TorchMatrices:
 
 
 def _matrices(ctx):
-    return _TorchMatrices(ctx) if ctx.name == "float" else _FlintMatrices(ctx)
+    from .contexts import TorchContext
+
+    return _TorchMatrices(ctx) if isinstance(ctx, TorchContext) else _FlintMatrices(ctx)
 
 
 def _is_zero(x):

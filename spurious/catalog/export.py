@@ -6,7 +6,9 @@
   (``W1_exact`` of "p/q" strings), ``widths`` and the JSON of network and certificate as 0-d unicode arrays.
   Readable with ``np.load(path, allow_pickle=False)``.
 - torch: a state_dict of float64 tensors for :func:`build_module` (an ``nn.Sequential`` of Linear layers and
-  activations), written with ``torch.save``. This module never reads torch files (no ``torch.load``).
+  activations), written with ``torch.save``, and beside it ``NAME.network.json``: the entry's ``network`` object
+  (widths, activation, bias), the architecture for :func:`build_module_from_json`. This module never reads torch
+  files (no ``torch.load``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ..errors import InputError
 from ..rationals import fmpq_to_float
 
 __all__ = ["export_json", "export_npz", "state_dict", "export_torch", "build_module", "build_module_from_json",
-           "FORMATS"]
+           "FORMATS", "network_path"]
 
 FORMATS = ("json", "npz", "torch")
 
@@ -144,6 +146,13 @@ def build_module_from_json(network_json: dict):
     return build_module(list(net.widths), list(net.activations), list(net.bias))
 
 
+def network_path(path):
+    """Where a torch export's architecture goes: ``x.pt`` -> ``x.network.json``."""
+    from pathlib import Path
+
+    return str(Path(path).with_suffix(".network.json"))
+
+
 def write_export(entry, fmt, path) -> None:
     if fmt == "json":
         with open(path, "w", encoding="utf-8") as fh:
@@ -152,5 +161,7 @@ def write_export(entry, fmt, path) -> None:
         export_npz(entry, path)
     elif fmt == "torch":
         export_torch(entry, path)
+        with open(network_path(path), "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry.candidate.problem.network.to_json(), indent=1) + "\n")
     else:
         raise InputError(f"export format {fmt!r}: expected one of {', '.join(FORMATS)}")

@@ -20,7 +20,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Claim", "load_claim", "shipped_claims", "CONCLUSIONS", "HYPOTHESIS_KEYS", "width_bound"]
+__all__ = ["Claim", "load_claim", "shipped_claims", "CONCLUSIONS", "HYPOTHESIS_KEYS", "width_bound", "TEMPLATE"]
 
 CONCLUSIONS = {
     "no_spurious_local_min": "every local minimum is global",
@@ -48,6 +48,52 @@ HYPOTHESIS_KEYS = {
     "weight_decay": "true/false: whether weight decay is allowed (default false)",
     "untestable": "hypotheses the tool cannot check, stated plainly (the claim is then out of scope)",
 }
+
+DATA_ASSUMPTIONS = ("finite", "distinct", "distinct_coordinate", "gaussian")
+
+# printed by `spurious claims template`; `spurious claims check --file` accepts it as it is (tests/test_claims_doc.py)
+TEMPLATE = """\
+# A claim from a paper, as data (documented in docs/claims.md). Check it with
+#   spurious claims check --file this.toml
+# Answers: refuted (a certified counterexample meets every hypothesis), consistent (what was tried is listed),
+# out_of_scope (a hypothesis the tool cannot test, named).
+
+id = "my-claim"                      # a short name, letters, digits and dashes
+title = "Wide one-hidden-layer ReLU networks have no spurious local minima"
+statement = "If the hidden layer has at least N units, every local minimum of the squared loss is global."
+
+[source]
+paper = "Author, Title, Venue Year (arXiv:....)"
+theorem = "Theorem 1"
+read = "full"                        # how much of the paper you could read: full, abstract only, ...
+# note = "anything else"
+
+[hypotheses]                         # every key is optional; omitted means: any
+depth = 2                            # weight layers L (one hidden layer: 2); or depth_min = 2
+activation = ["relu"]                # names (relu, tanh, ...) or classes: any_continuous, relu_like,
+                                     #   piecewise_linear, smooth, polynomial
+hidden_width_min = "N"               # an integer or N (samples) / d (input width): "N-1", "2d", "2*d+1"
+# hidden_width_max = "N-1"
+# last_hidden_width_min = "N"
+output_dim = 1                       # d_L
+# input_dim = 1                      # d_0
+# bias = true                        # true: biases required; false: no biases
+data = ["distinct"]                  # finite, distinct, distinct_coordinate, gaussian
+# output_layer_fixed = true          # the output layer is not trainable
+# output_signs_min = 1               # fixed output weights with at least this many of each sign
+# weight_decay = false
+# untestable = ["the data lie on a sphere"]   # named; makes the claim out of scope
+
+[conclusion]
+kind = "no_spurious_local_min"       # no_spurious_local_min, no_strict_spurious_local_min,
+                                     # spurious_local_min_exists, strict_spurious_local_min_exists,
+                                     # no_worse_than_linear
+
+# Constructions to try when the catalog holds no counterexample (spurious constructions lists the families).
+[[try]]
+family = "yun-lift"
+params = { widths = [1, 3, 1], activation = "relu", n = 3 }
+"""
 
 _BOUND = re.compile(r"^\s*(\d+)?\s*\*?\s*([Nd])?\s*(?:([+-])\s*(\d+))?\s*$")
 
@@ -109,6 +155,9 @@ def claim_from_dict(obj: dict, where: str) -> Claim:
     bad = [a for a in acts if a not in ACTIVATION_CLASSES and a not in KNOWN_ACTIVATIONS]
     if bad:
         raise InputError(f"{where}: unknown activation or class {bad}; classes: {sorted(ACTIVATION_CLASSES)}")
+    data = hyp.get("data", [])
+    if not isinstance(data, list) or any(a not in DATA_ASSUMPTIONS for a in data):
+        raise InputError(f"{where}: hypotheses.data must be a list of {', '.join(DATA_ASSUMPTIONS)}")
     conclusion = obj["conclusion"]
     kind = conclusion.get("kind") if isinstance(conclusion, dict) else None
     if kind not in CONCLUSIONS:

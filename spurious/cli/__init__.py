@@ -1,22 +1,74 @@
 """The ``spurious`` command. Each sub-command lives in its own module of this package.
 
 Errors: bad input prints one line ``error: ...`` on stderr and exits 2; never a traceback
-(set SPURIOUS_DEBUG=1 to see one for an internal error).
+(set SPURIOUS_DEBUG=1 to see one for an internal error). Click's own usage errors (an invalid choice, a missing
+argument, an unknown option) are shortened to the same one line here, once, in :class:`_Group`.
+
+Output paths (``--out``, ``--plot``) are :data:`OUTPUT_FILE` / :data:`OUTPUT_DIR`: missing parent folders are created,
+as a user writing ``--out results/run1.json`` expects; a parent that cannot be created is a one-line error.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 
 from ..errors import InputError, SpuriousError
 
-__all__ = ["main", "cli"]
+__all__ = ["main", "cli", "OutputPath", "OUTPUT_FILE", "OUTPUT_DIR"]
+
+
+class OutputPath(click.Path):
+    """A path the command will write: its parent folders are created (mkdir -p) when the value is parsed."""
+
+    def __init__(self, dir_okay=False):
+        super().__init__(dir_okay=dir_okay, file_okay=not dir_okay)
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        target = Path(os.fsdecode(value))
+        folder = target if self.dir_okay else target.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.fail(f"cannot create the folder {str(folder)!r}: {exc.strerror or exc}", param, ctx)
+        return value
+
+
+OUTPUT_FILE = OutputPath()
+OUTPUT_DIR = OutputPath(dir_okay=True)
+
+
+def _one_line(exc: click.ClickException) -> str:
+    """A click error as one line, with a pointer to the command's help for usage errors."""
+    text = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        text += f" (see '{ctx.command_path} --help')"
+    return f"error: {text}"
 
 
 class _Group(click.Group):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Click's standalone mode, except that every click error is one ``error:`` line with exit status 2."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            click.echo(_one_line(exc), err=True)
+            sys.exit(2)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)

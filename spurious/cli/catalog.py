@@ -12,12 +12,13 @@ import json
 import sys
 
 import click
-from rich.table import Column, Table
+from rich.text import Text
 
-from ..candidate import candidate_from_json, load_candidate
+from ..candidate import load_candidate
 from ..errors import InputError
-from . import cli
-from .render import console, print_certificate
+from ..certificate import VERDICTS
+from . import OUTPUT_FILE, cli
+from .render import console, data_table, print_certificate
 
 _FORMAT_EXT = {"json": "json", "npz": "npz", "torch": "pt"}
 
@@ -47,28 +48,28 @@ def catalog_group():
 @catalog_group.command("list")
 @click.option("--activation", help="Activation name (relu, tanh, ...).")
 @click.option("--family", help="Construction family (meta.construction).")
-@click.option("--depth", type=int, help="Number of weight layers L.")
-@click.option("--max-width", type=int, help="Largest hidden width at most K.")
-@click.option("--input-dim", type=int)
-@click.option("--verdict")
+@click.option("--depth", type=click.IntRange(min=1), help="Number of weight layers L.")
+@click.option("--max-width", type=click.IntRange(min=1), help="Largest hidden width at most K.")
+@click.option("--input-dim", type=click.IntRange(min=1))
+@click.option("--verdict", type=click.Choice(VERDICTS))
 @click.option("--spurious", "spurious_only", is_flag=True, help="Only proved spurious minima.")
 @click.option("--include-numerical", is_flag=True, help="Also list numerical evidence (flagged, not certified).")
-@click.option("--limit", type=int)
+@click.option("--limit", type=click.IntRange(min=1))
 @_common
 def list_cmd(activation, family, depth, max_width, input_dim, verdict, spurious_only, include_numerical, limit,
              url, as_json):
     """List entries matching the filters (certified only unless --include-numerical), lowest loss first."""
     cat = _open(url)
+    _check_filters(cat, activation, family)
     rows = cat.find(activation=activation, family=family, depth=depth, max_width=max_width, input_dim=input_dim,
                     verdict=verdict, spurious=True if spurious_only else None, include_numerical=include_numerical,
                     limit=limit)
     if as_json:
         _echo_json(rows)
         return
-    table = Table("family", "activation", "widths", "verdict", "global", "rigor", "loss")
-    table.columns.insert(0, Column("id", no_wrap=True, min_width=20))
+    table = data_table("id", "family", "activation", "widths", "verdict", "global", "rigor", "loss")
     for r in rows:
-        rigor = r["rigor"] if r["certified"] else f"[yellow]{r['rigor']} (evidence)[/]"
+        rigor = r["rigor"] if r["certified"] else Text(f"{r['rigor']} (evidence)", style="yellow")
         table.add_row(r["id"], r["family"] or "-", r["activation"], r["widths"], r["verdict"], r["global"], rigor,
                       _loss_text(r))
     console.print(table)
@@ -76,6 +77,19 @@ def list_cmd(activation, family, depth, max_width, input_dim, verdict, spurious_
     console.print(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}" +
                   (f"; {hidden} numerical entr{'y' if hidden == 1 else 'ies'} hidden (--include-numerical)"
                    if hidden else ""))
+
+
+def _check_filters(cat, activation, family):
+    """An activation or family that no entry could have is a mistake, not an empty table."""
+    from ..activations import KNOWN_ACTIVATIONS
+    from ..constructions import families
+
+    if activation is not None and any(a not in KNOWN_ACTIVATIONS for a in activation.split(",")):
+        raise InputError(f"--activation: unknown activation {activation!r}; known: {', '.join(KNOWN_ACTIVATIONS)}")
+    if family is not None:
+        known = sorted({f.name for f in families()} | set(cat.stats()["family"]))
+        if family not in known:
+            raise InputError(f"--family: unknown family {family!r}; known: {', '.join(known)}")
 
 
 def _loss_text(r):
@@ -94,8 +108,8 @@ def show_cmd(entry_id, url, as_json):
     if as_json:
         _echo_json(entry.to_json())
         return
-    console.print(f"[bold]{entry.id}[/]" + ("" if entry.certified else "  [yellow](numerical evidence, not a "
-                                                                          "certificate)[/]"))
+    console.print(Text.assemble((entry.id, "bold"), "" if entry.certified else
+                                ("  (numerical evidence, not a certificate)", "yellow")))
     prov = entry.provenance
     for key in ("family", "reference", "params", "tool_version"):
         console.print(f"{key}: {prov.get(key)}", markup=False)
@@ -140,12 +154,12 @@ def remove_cmd(entry_id, url, as_json):
 @catalog_group.command("export")
 @click.argument("entry_id")
 @click.option("--format", "fmt", type=click.Choice(["json", "npz", "torch"]), default="json", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False), help="Output file (json: stdout when omitted; "
+@click.option("--out", type=OUTPUT_FILE, help="Output file (json: stdout when omitted; "
                                                               "npz/torch: ID.npz / ID.pt).")
 @_common
 def export_cmd(entry_id, fmt, out, url, as_json):
     """Export an entry: json (candidate + certificate), npz (no pickle), torch (state_dict for build_module)."""
-    from ..catalog.export import export_json, write_export
+    from ..catalog.export import export_json, network_path, write_export
 
     entry = _open(url).get(entry_id)
     if fmt == "json" and out is None and not as_json:
@@ -153,37 +167,25 @@ def export_cmd(entry_id, fmt, out, url, as_json):
         return
     out = out or f"{entry.id}.{_FORMAT_EXT[fmt]}"
     write_export(entry, fmt, out)
+    arch = network_path(out) if fmt == "torch" else None
     if as_json:
-        _echo_json({"id": entry.id, "format": fmt, "path": out})
+        _echo_json({"id": entry.id, "format": fmt, "path": out, **({"network": arch} if arch else {})})
     else:
-        click.echo(f"wrote {out}")
+        click.echo(f"wrote {out}" + (f" and {arch} (the architecture: the entry's network)" if arch else ""))
         if fmt == "torch":
-            click.echo("load: m = spurious.catalog.export.build_module_from_json(network); "
-                       "m.load_state_dict(state), with state read from the file by torch with weights_only=True")
+            click.echo(f"load: m = spurious.catalog.export.build_module_from_json(json.load(open({arch!r}))); "
+                       f"m.load_state_dict(state), with state read from {out!r} by torch with weights_only=True")
 
 
 def _read_import(path):
     """A candidate file or an exported entry document -> (candidate, tags)."""
-    from ..candidate import loads_candidate
+    from ..candidate import load_document
 
-    try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from None
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        return loads_candidate(text, path), ()
-    if isinstance(obj, dict) and obj.get("format") == "spurious.catalog-entry/1":
-        tags = obj.get("tags") or []
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise InputError(f"{path}: tags must be a list of strings")
-        try:
-            return candidate_from_json(obj.get("candidate")), tuple(tags)
-        except InputError as exc:
-            raise InputError(f"{path}: {exc}") from None
-    return loads_candidate(text, path), ()
+    candidate, entry = load_document(path)
+    tags = (entry or {}).get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise InputError(f"{path}: tags must be a list of strings")
+    return candidate, tuple(tags)
 
 
 @catalog_group.command("import")

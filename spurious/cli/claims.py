@@ -7,10 +7,12 @@ import json
 import click
 
 from ..claims.checker import check_claim
-from ..claims.schema import load_claim, shipped_claims
+from ..claims.schema import TEMPLATE, load_claim, shipped_claims
 from ..errors import InputError
-from . import cli
-from .render import console
+from rich.text import Text
+
+from . import OUTPUT_FILE, cli
+from .render import console, data_table
 
 
 @cli.group("claims")
@@ -27,9 +29,15 @@ def list_cmd(as_json):
         click.echo(json.dumps([c.to_json() for c in claims], indent=1))
         return
     for c in claims:
-        console.print(f"[bold]{c.id}[/]: {c.title}")
+        console.print(Text.assemble((c.id, "bold"), f": {c.title}"))
         console.print(f"    {c.source.get('paper', '')} ({c.source.get('theorem', '')}; read: "
                       f"{c.source.get('read', '')})", markup=False)
+
+
+@claims_group.command("template")
+def template_cmd():
+    """Print a commented claim file (TOML) to fill in; `spurious claims check --file` reads it (docs/claims.md)."""
+    click.echo(TEMPLATE, nl=False)
 
 
 def _open_catalog(url):
@@ -64,7 +72,10 @@ def check_cmd(claim_ids, files, budget, catalog_url, no_catalog, as_json):
     for r in results:
         colour = {"refuted": "red", "consistent": "green", "out_of_scope": "yellow"}[r.verdict]
         extra = "" if r.reproduced is None else f" (reproduced: {'yes' if r.reproduced else 'no'})"
-        console.print(f"[{colour}]{r.verdict}[/]{extra}  [bold]{r.claim.id}[/]: {r.claim.title}")
+        console.print(Text.assemble((r.verdict, colour), f"{extra}  ", (r.claim.id, "bold"), f": {r.claim.title}"))
+        src = r.claim.source
+        console.print(f"    source: {src.get('paper', '-')}; {src.get('theorem', '-')}; read: "
+                      f"{src.get('read', 'not said')}")
         for line in r.reasons:
             console.print(f"    {line}", markup=False)
         for line in r.tried:
@@ -76,7 +87,7 @@ def check_cmd(claim_ids, files, budget, catalog_url, no_catalog, as_json):
 @click.option("--n", "n", type=int, default=8, show_default=True, help="Samples N (1-D seeded data).")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--starts", type=int, default=60, show_default=True, help="BFGS starts per width.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Write a PNG bar chart.")
+@click.option("--plot", "plot_path", type=OUTPUT_FILE, default=None, help="Write a PNG bar chart.")
 @click.option("--json", "as_json", is_flag=True)
 def phase_cmd(activation, n, seed, starts, plot_path, as_json):
     """Li-Ding-Sun: certified strict spurious minima per hidden width 1..N+1 on the same data."""
@@ -93,9 +104,7 @@ def phase_cmd(activation, n, seed, starts, plot_path, as_json):
         click.echo(json.dumps({"n": n, "activation": activation, "seed": seed, "rows": [r.to_json() for r in rows]},
                               indent=1))
         return
-    from rich.table import Table
-
-    table = Table("width", "starts", "float minima", "float spurious", "checked", "certified strict spurious",
+    table = data_table("width", "starts", "float minima", "float spurious", "checked", "certified strict spurious",
                   "best loss", title=f"N = {n} samples, {activation}, seed {seed}")
     for r in rows:
         table.add_row(str(r.width) + (" (>= N)" if r.width >= n else ""), str(r.starts), str(r.float_minima),

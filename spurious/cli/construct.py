@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 
 import click
-from rich.table import Table
 
 from ..activations import parse_activation_option
 from ..constructions import construct as run_construct, families, get_family
 from ..errors import InputError
 from ..rationals import format_number
-from . import cli
-from .render import console, fmt_value, print_certificate
+from . import OUTPUT_FILE, cli
+from .render import console, data_table, fmt_value, print_certificate
 
 
 @cli.command("constructions")
@@ -40,7 +39,7 @@ def constructions_cmd(as_json, reproduce):
         if as_json:
             click.echo(json.dumps(rows, indent=1))
         else:
-            table = Table("family", "quantity", "paper", "spurious", "agree")
+            table = data_table("family", "quantity", "paper", "spurious", "agree")
             for r in rows:
                 table.add_row(r["family"], r["quantity"], "not published" if r["paper"] is None else str(r["paper"]),
                               str(r["spurious"]), {None: "-", True: "yes", False: "NO"}[r["agree"]])
@@ -51,7 +50,7 @@ def constructions_cmd(as_json, reproduce):
     if as_json:
         click.echo(json.dumps([f.to_json() for f in fams], indent=1))
         return
-    table = Table("family", "reference", "activations", "architectures", "strict")
+    table = data_table("family", "reference", "activations", "architectures", "strict")
     for f in fams:
         table.add_row(f.name, f.reference, f.activations, f.architectures, f.strict)
     console.print(table)
@@ -104,7 +103,7 @@ def _params(family, widths, activation, seed, raw):
 @click.option("--activation", help="Hidden activation, e.g. relu or leaky_relu:1/10.")
 @click.option("--param", "raw", multiple=True, help="Family parameter key=value (repeatable).")
 @click.option("--seed", type=int, help="Seed of generated data / sampling (>= 0).")
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the candidate file here.")
+@click.option("--out", type=OUTPUT_FILE, help="Write the candidate file here (missing folders are created).")
 @click.option("--verify", "do_verify", is_flag=True, help="Prove it (exact) and print the certificate.")
 @click.option("--save", is_flag=True, help="Verify and store the candidate in the catalog.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (candidate and/or certificate).")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
 from ..arithmetic import evaluate_ball, evaluate_exact
 from ..arithmetic.balls import ball_bounds
@@ -13,8 +14,15 @@ from ..certificate import NUMERICAL
 
 import sys
 
-# a pipe or file gets wide lines (rich would wrap at 80 columns); a terminal gets its own width
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+# A pipe or a file gets unbounded lines (rich would wrap or cut at 80 columns); a terminal gets its own width, and
+# table cells fold there instead of being cut. Markup is off: data such as "[lo, hi]" or "widths [2, 3]" prints as it
+# is; styles are given explicitly (style=..., Text).
+console = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 100_000)
+
+
+def data_table(*headers, **options) -> Table:
+    """A table whose columns fold long values onto further lines at a narrow terminal, never cutting a number."""
+    return Table(*[Column(h, overflow="fold") for h in headers], **options)
 
 
 def fmt_value(x) -> str:
@@ -35,9 +43,9 @@ def fmt_value(x) -> str:
 
 def print_certificate(cert) -> None:
     style = "yellow" if cert.rigor == NUMERICAL else "bold"
-    console.print(f"[{style}]verdict: {cert.verdict}[/]   global: {cert.glob}   rigor: {cert.rigor}")
+    console.print(Text.assemble((f"verdict: {cert.verdict}", style), f"   global: {cert.glob}   rigor: {cert.rigor}"))
     if cert.rigor == NUMERICAL:
-        console.print("[yellow]numerical evidence only: this is not a proof[/]")
+        console.print("numerical evidence only: this is not a proof", style="yellow")
     console.print(f"loss: {fmt_value(cert.loss)}")
     if cert.witness_loss is not None:
         console.print(f"witness loss: {fmt_value(cert.witness_loss)}")
@@ -70,7 +78,7 @@ def loss_text(problem, point):
 def print_summary(candidate) -> None:
     p = candidate.problem
     net = p.network
-    table = Table(show_header=False, box=None)
+    table = Table(Column(overflow="fold"), Column(overflow="fold"), show_header=False, box=None)
     table.add_row("network", net.describe())
     table.add_row("bias / trainable", f"{list(net.bias)} / {list(net.trainable)}")
     table.add_row("parameters", str(net.num_params))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from . import cli
+from . import OUTPUT_DIR, cli
 from .render import console
 
 
 @cli.command("report")
 @click.option("--out", "out_dir", default="spurious-report", show_default=True,
-              type=click.Path(), help="Directory to write index.html, entries/ and figures/ into.")
+              type=OUTPUT_DIR, help="Directory to write index.html, entries/ and figures/ into.")
 @click.option("--catalog", "catalog_url", envvar="SPURIOUS_CATALOG", default=None, help="Catalog URL or SQLite path.")
 @click.option("--no-claims", is_flag=True, help="Do not check the shipped claims.")
 @click.option("--budget", type=float, default=120.0, show_default=True,

@@ -11,7 +11,7 @@ import sys
 import click
 
 from ..activations import parse_activation_option
-from ..candidate import FORMAT, candidate_from_json
+from ..candidate import ENTRY_FORMAT, FORMAT, candidate_from_json
 from ..errors import InputError
 from ..network import Network, parse_matrix
 from ..problem import FiniteData, Loss, Problem
@@ -68,7 +68,7 @@ def read_data(path, widths):
         raise InputError(f"{path}: not valid JSON or CSV ({exc})") from None
     if not isinstance(obj, dict):
         raise InputError(f"{path}: expected a candidate file or an object with 'X' and 'Y'")
-    if obj.get("format") == FORMAT:
+    if obj.get("format") in (FORMAT, ENTRY_FORMAT):  # a candidate file or an exported catalog entry
         data = candidate_from_json(obj).problem.data
     elif "X" in obj and "Y" in obj:
         X = parse_matrix(obj["X"], None, d_in, f"{path}: X")
@@ -117,25 +117,25 @@ def _common(fn):
         click.option("--dataset", type=click.Choice(["gaussian-teacher", "random-labels", "regression-1d",
                                                      "safran-shamir"]), help="Built-in seeded data."),
         click.option("--teacher", help="Gaussian inputs labelled by a random teacher WIDTHS:ACT, e.g. 2,3,1:tanh."),
-        click.option("--n", default=20, show_default=True, help="Samples for built-in data."),
-        click.option("--seed", default=0, show_default=True, help="Seed for data and starts."),
+        click.option("--n", type=click.IntRange(min=1), default=20, show_default=True, help="Samples for built-in data."),
+        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed for data and starts."),
         click.option("--no-bias", is_flag=True, help="Networks without biases."),
         click.option("--weight-decay", default="0", show_default=True, help="Weight decay (exact number)."),
         click.option("--reduction", type=click.Choice(["mean", "sum"]), default="mean", show_default=True),
-        click.option("--starts", default=1000, show_default=True, help="Random starts."),
+        click.option("--starts", type=click.IntRange(min=1), default=1000, show_default=True, help="Random starts."),
         click.option("--optimizer", type=click.Choice(["lbfgs", "newton", "gd"]), default="lbfgs",
                      show_default=True),
-        click.option("--lr", default=0.1, show_default=True, help="Step size of --optimizer gd."),
-        click.option("--max-iter", default=1000, show_default=True, help="Iterations per start."),
-        click.option("--chunk-size", default=500, show_default=True,
+        click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True, help="Step size of --optimizer gd."),
+        click.option("--max-iter", type=click.IntRange(min=1), default=1000, show_default=True, help="Iterations per start."),
+        click.option("--chunk-size", type=click.IntRange(min=1), default=500, show_default=True,
                      help="Starts per chunk (results depend on it in the last bits, not on --workers)."),
-        click.option("--workers", default=1, show_default=True, help="Local processes (one per core)."),
-        click.option("--budget", type=float, default=None, metavar="SECONDS", help="Time limit: the answer covers "
+        click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Local processes (one per core)."),
+        click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS", help="Time limit: the answer covers "
                      "the starts that finished (JSON says complete: false)."),
         click.option("--out-dir", type=click.Path(file_okay=False), default=None, help="Write one candidate file "
                      "per distinct minimum, named by its catalog id (re-verify with `spurious verify`)."),
         click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786."),
-        click.option("--max-verify", default=50, show_default=True, help="Verify at most this many distinct "
+        click.option("--max-verify", type=click.IntRange(min=0), default=50, show_default=True, help="Verify at most this many distinct "
                      "minima (most hits first)."),
         click.option("--rigor", type=click.Choice(["auto", "exact", "interval", "numerical"]), default="auto",
                      show_default=True),
@@ -240,23 +240,22 @@ def _loss_text(m):
     c = m.reported
     if c is not None and c.loss is not None and c.rigor != "numerical":
         text = fmt_value(c.loss)
-        return text if len(text) < 60 else f"{m.loss:.12g} (exact, long)"
+        if c.rigor == "exact" and len(text) > 60:  # a long exact rational: its float, the fraction is in --json
+            return f"~{m.loss:.12g} (exact rational, see --json)"
+        return text
     return f"{m.loss:.12g}"
 
 
 def _print_result(res, saved):
     """One row per family (same loss and smallest eigenvalue); --json lists every distinct minimum."""
-    from rich.console import Console
-    from rich.table import Table
+    from .render import console, data_table
 
-    console = Console(highlight=False)
     families = {}
     for m in res.minima:
         families.setdefault(m.family, []).append(m)
-    t = Table(title=f"{res.starts_done} starts ({res.unconverged} unconverged), {len(res.minima)} distinct minima "
-                    f"in {len(families)} families")
-    for col in ("family", "loss", "verdict", "global", "rigor", "hits", "minima", "certified", "id"):
-        t.add_column(col)
+    t = data_table("family", "loss", "verdict", "global", "rigor", "hits", "minima", "certified", "id",
+                   title=f"{res.starts_done} starts ({res.unconverged} unconverged), {len(res.minima)} distinct "
+                         f"minima in {len(families)} families")
     for fam, ms in families.items():
         rep = max(ms, key=lambda m: (m.certificate is not None and m.certificate.proved, m.hits))
         c = rep.reported
@@ -281,8 +280,8 @@ def _print_result(res, saved):
 
 @cli.command("sweep")
 @click.option("--widths-range", required=True, help="Hidden widths A..B (one hidden layer), e.g. 1..6.")
-@click.option("--input-dim", type=int, default=None, help="Input width (default: from the data or 2).")
-@click.option("--output-dim", type=int, default=1, show_default=True)
+@click.option("--input-dim", type=click.IntRange(min=1), default=None, help="Input width (default: from the data or 2).")
+@click.option("--output-dim", type=click.IntRange(min=1), default=1, show_default=True)
 @_common
 def sweep_cmd(widths_range, input_dim, output_dim, **o):
     """Search every width of a range on the same data; table of certified spurious minima per architecture."""
@@ -309,17 +308,14 @@ def sweep_cmd(widths_range, input_dim, output_dim, **o):
     if o["as_json"]:
         click.echo(json.dumps({"architectures": rows}, indent=1, allow_nan=False))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from .render import console, data_table
 
-    t = Table(title="spurious minima per architecture")
-    for col in ("widths", "starts", "minima", "certified spurious", "numerical spurious", "% starts spurious",
-                "best loss"):
-        t.add_column(col)
+    t = data_table("widths", "starts", "minima", "certified spurious", "numerical spurious", "% starts spurious",
+                   "best loss", title="spurious minima per architecture")
     for r in rows:
         t.add_row(",".join(map(str, r["widths"])), str(r["starts"]), str(r["minima"]), str(r["certified_spurious"]),
                   str(r["numerical_spurious"]), f"{100 * r['spurious_fraction']:.1f}", f"{r['best_loss']:.6g}")
-    Console(highlight=False).print(t)
+    console.print(t)
 
 
 def _sweep_row(ws, res, saved):

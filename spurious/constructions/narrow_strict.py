@@ -109,7 +109,12 @@ def teacher_data(d, n, seed, m):
     return X, Y
 
 
-def float_minima(act, X, Y, m, starts, seed, max_norm=12.0):
+# weights beyond this are "minima at infinity" (saturated units); sigmoid(z) = (1 + tanh(z/2))/2 and its relatives
+# (softplus, swish) need twice the scale of tanh for the same shape (measured: a finite sigmoid 2-2-1 minimum at 12.8)
+MAX_NORM = {"sigmoid": 24.0, "softplus": 24.0, "swish": 24.0}
+
+
+def float_minima(act, X, Y, m, starts, seed, max_norm=None):
     """Float search: (finite strict minima [(loss, theta)] sorted by loss, lowest end point (loss, theta), net).
 
     A finite strict minimum: gradient norm <= 1e-9 after Newton polish, float Hessian PD, |theta| <= max_norm.
@@ -117,6 +122,7 @@ def float_minima(act, X, Y, m, starts, seed, max_norm=12.0):
     """
     from scipy.optimize import minimize
 
+    max_norm = MAX_NORM.get(act, 12.0) if max_norm is None else max_norm
     Xf = np.array([[float(v) for v in x] for x in X])
     Yf = np.array([float(y[0]) for y in Y])
     net = _Net(act, Xf, Yf, m)
@@ -140,7 +146,7 @@ def float_minima(act, X, Y, m, starts, seed, max_norm=12.0):
         if not np.all(np.isfinite(th)) or np.linalg.norm(g) > 1e-9 or np.max(np.abs(th)) > max_norm:
             continue
         ev = np.linalg.eigvalsh(net.hessian(th))
-        if ev[0] < 1e-6 * max(1.0, ev[-1]):
+        if ev[0] < 1e-7 * max(1.0, ev[-1]):  # flat sigmoid minima reach 3e-6 (the interval path decides)
             continue
         if all(abs(loss - f[0]) > 1e-7 for f in found):
             found.append((loss, th))
@@ -148,7 +154,20 @@ def float_minima(act, X, Y, m, starts, seed, max_norm=12.0):
     return found, lowest, net
 
 
-def narrow_strict(*, activation="tanh", widths=(1, 2, 1), n=8, seed=1, starts=30, rank=1):
+MAX_PARAMS = 13  # m (d + 2) + 1 <= 13: the range over which the defaults are tested (tests/test_family_ranges.py)
+
+
+def default_samples(d, m):
+    """n for a d-m-1 network: 8 for the smallest (P <= 7 parameters), else 3P (at most 39 in the range).
+
+    With few samples per parameter, the float minima below the threshold are almost all global or at infinity
+    (tanh saturation); 3 samples per parameter made strict spurious minima appear for every architecture of the
+    range (measured: 1-3-1, 2-2-1, 2-3-1, 3-2-1, 1-4-1, 4-2-1 with 30 starts, seed 1)."""
+    P = m * (d + 2) + 1
+    return 8 if P <= 7 else min(40, 3 * P)
+
+
+def narrow_strict(*, activation="tanh", widths=(1, 2, 1), n=None, seed=1, starts=30, rank=1):
     """A (numerically found, verifier-certified) strict non-global local minimum below the width threshold m < n."""
     act = activation_of(activation, "tanh")
     if act.name not in SMOOTH:
@@ -158,8 +177,11 @@ def narrow_strict(*, activation="tanh", widths=(1, 2, 1), n=8, seed=1, starts=30
         raise InputError(f"narrow-strict: widths must be d,m,1 (one hidden layer, scalar output), got {widths}")
     d, m = widths[0], widths[1]
     int_param(d, "d", 1, 4)
-    n = int_param(n, "n", 2, 40)
     int_param(m, "m", 1, 8)
+    if m * (d + 2) + 1 > MAX_PARAMS:
+        raise InputError(f"narrow-strict: widths {d},{m},1 have {m * (d + 2) + 1} parameters; the family covers "
+                         f"m (d + 2) + 1 <= {MAX_PARAMS} (e.g. 1,4,1, 2,3,1, 3,2,1, 4,2,1)")
+    n = int_param(default_samples(d, m) if n is None else n, "n", 2, 40)
     if not m < n:
         raise InputError(f"narrow-strict: width m < n (below the Li-Ding-Sun threshold N = n) fails: m = {m}, n = {n}")
     seed = seed_of(seed)
@@ -169,8 +191,12 @@ def narrow_strict(*, activation="tanh", widths=(1, 2, 1), n=8, seed=1, starts=30
     found, lowest, fnet = float_minima(act.name, X, Y, m, starts, seed)
     spurious = [f for f in found if f[0] > lowest[0] + 1e-6 * (1 + lowest[0])]
     if len(spurious) < rank:
+        more = min(40, max(n + 8, 3 * (m * (d + 2) + 1)))
+        hint = (f"use more samples (--param n={more}: with few samples per parameter the minima are global or "
+                f"at infinity), then more starts (--param starts={min(400, 2 * starts)})" if n < 40 else
+                f"use more starts (--param starts={min(400, 2 * starts)}) or another seed")
         raise InternalError(f"narrow-strict: {len(spurious)} finite strict float minima above the lowest point "
-                            f"found with {starts} starts (need rank = {rank}); try more starts or another seed")
+                            f"found with n = {n} samples and {starts} starts (need rank = {rank}); {hint}")
     loss, th = spurious[rank - 1]
     best_loss, best = lowest
     net = Network.make((d, m, 1), act)
@@ -188,13 +214,15 @@ FAMILY = dict(
     name="narrow-strict",
     reference=REFERENCE,
     activations="sigmoid, tanh, softplus, erf, gelu, swish",
-    architectures="d-m-1 with biases, m < n (below the Li-Ding-Sun threshold: last hidden width < samples)",
+    architectures="d-m-1 with biases, m (d + 2) + 1 <= 13 parameters, m < n (below the Li-Ding-Sun threshold: "
+                  "last hidden width < samples)",
     strict="yes (strict; interval path)",
     summary="seeded search for strict non-global minima below the width threshold (Li-Ding-Sun's own example "
             "not read); witness: best point found",
     params=(Param("activation", "tanh", "smooth", "hidden activation"),
-            Param("widths", (1, 2, 1), "d,m,1 with 1 <= d <= 4, m < n", "architecture"),
-            Param("n", 8, "2 <= n <= 40, n > m", "samples"),
+            Param("widths", (1, 2, 1), "d,m,1 with m (d + 2) + 1 <= 13 (1-4-1, 2-3-1, 3-2-1, 4-2-1), m < n",
+                  "architecture"),
+            Param("n", None, "2 <= n <= 40, n > m; default 8 for 1-2-1, else 3 x parameters", "samples"),
             Param("seed", 1, ">= 0", "data and starts"),
             Param("starts", 30, "2 <= starts <= 400", "BFGS starts"),
             Param("rank", 1, ">= 1", "which minimum above the best one")),
