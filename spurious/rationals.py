@@ -101,3 +101,25 @@ def format_number(x) -> int | str | float:
 def fmpq_to_float(x: fmpq) -> float:
     """Nearest binary64 (correctly rounded) of an exact rational."""
     return float(Fraction(int(x.p), int(x.q)))
+
+
+def format_decimal(x, digits: int = 6) -> str:
+    """Short decimal text of an exact rational (``digits`` significant digits) that never raises: values beyond the
+    binary64 range (10^600, 10^-600) are written as mantissa and decimal exponent. For reasons and tables only."""
+    x = to_fmpq(x)
+    if x == 0:
+        return "0"
+    try:
+        f = fmpq_to_float(x)
+    except OverflowError:
+        f = math.inf
+    if f != 0 and math.isfinite(f):
+        return f"{f:.{digits}g}"
+    p, q = abs(int(x.p)), int(x.q)
+    e = math.floor((p.bit_length() - q.bit_length()) * math.log10(2))
+    m = Fraction(p, q * 10**e) if e >= 0 else Fraction(p * 10**(-e), q)
+    while m >= 10:
+        m, e = m / 10, e + 1
+    while m < 1:
+        m, e = m * 10, e - 1
+    return f"{'-' if x < 0 else ''}{float(m):.{max(digits - 1, 0)}f}e{e:+d}"

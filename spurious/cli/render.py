@@ -8,7 +8,7 @@ from rich.table import Table
 from ..arithmetic import evaluate_ball, evaluate_exact
 from ..arithmetic.balls import ball_bounds
 from ..errors import NotExactError, UnsupportedError
-from ..rationals import fmpq_to_float
+from ..rationals import format_decimal
 from ..verifiers.verdicts import NUMERICAL
 
 import sys
@@ -27,9 +27,9 @@ def fmt_value(x) -> str:
         return f"[{x[0]}, {x[1]}]"
     if hasattr(x, "rad"):
         lo, hi = ball_bounds(x)
-        return f"[{fmpq_to_float(lo):.17g}, {fmpq_to_float(hi):.17g}]"
+        return f"[{format_decimal(lo, 17)}, {format_decimal(hi, 17)}]"
     if hasattr(x, "q"):
-        return str(x) if x.q == 1 else f"{x} (~{fmpq_to_float(x):.12g})"
+        return str(x) if x.q == 1 else f"{x} (~{format_decimal(x, 12)})"
     return str(x)
 
 

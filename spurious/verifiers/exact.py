@@ -23,7 +23,7 @@ from flint import fmpq, fmpq_mat
 
 from ..arithmetic import evaluate_exact
 from ..errors import InternalError
-from ..rationals import fmpq_to_float
+from ..rationals import fmpq_to_float, format_decimal
 from . import register_path
 from .globality import global_status
 from .inertia import inertia, min_positive_eigenvalue_bound, nullspace, rank, to_mat
@@ -42,7 +42,7 @@ def accepts(candidate) -> bool:
 
 
 def _dec(q):
-    return f"{fmpq_to_float(q):.6g}"
+    return format_decimal(q, 6)
 
 
 def descent_step(problem, point, direction, loss, max_halvings=MAX_HALVINGS):
@@ -365,6 +365,9 @@ def run(candidate) -> Certificate:
     reasons.append("exact gradient is zero: a critical point")
     H = ev.hessian
     tangents, rows, r = _tangent_checks(problem, point, H, reasons)
+    fast = _fast_second_order(candidate, loss, H, rows, r, tangents, reasons)
+    if fast is not None:
+        return fast
     inn = inertia(H)
     reasons.append(f"exact inertia of the Hessian (characteristic polynomial, Descartes' rule): {inn.n_pos} positive, "
                    f"{inn.n_neg} negative, {inn.n_zero} zero eigenvalue(s)")
@@ -375,19 +378,7 @@ def run(candidate) -> Certificate:
                        "loss(x + t d) = loss(x) + t^2/2 d^T H d + O(t^3): not a local minimum")
         return _refute(candidate, NOT_LOCAL_MIN, loss, reasons, d, tangents)
     if inn.n_zero == r:
-        verdict = STRICT_LOCAL_MIN if r == 0 else STRICT_MODULO_SYMMETRY
-        bound = min_positive_eigenvalue_bound(inn.charpoly) if P <= 160 else None
-        if r == 0:
-            reasons.append("the Hessian is positive definite: a strict local minimum")
-        else:
-            reasons.append(f"the Hessian is positive semidefinite with kernel exactly the span of the symmetry "
-                           f"tangents (nullity {inn.n_zero} = {r}): the orbit is a manifold of dimension {r} of "
-                           "critical points of equal loss and H is positive definite on a complement of its tangent "
-                           "space, so (Morse-Bott) the loss is strictly larger off the orbit near the point")
-        if bound is not None:
-            reasons.append(f"smallest nonzero Hessian eigenvalue >= {_dec(bound)} (certified root isolation of the "
-                           "characteristic polynomial)")
-        return _finish(candidate, verdict, loss, reasons, tangents, reduced=bound)
+        return _strict(candidate, loss, r, tangents, reasons, inn.charpoly if P <= 160 else None)
     reasons.append(f"the Hessian is positive semidefinite with nullity {inn.n_zero} > {r} (symmetries): degenerate")
     line = _line_test(problem, point, H, rows, ev, reasons)
     if line is not None and line[0] == "descent":
@@ -415,6 +406,58 @@ def run(candidate) -> Certificate:
         return _unproven_min(candidate, loss, reasons, tangents, H, rows, ev, flat_dir)
     reasons.append("no argument decides this degenerate critical point: inconclusive")
     return _finish(candidate, INCONCLUSIVE, loss, reasons, tangents)
+
+
+EIGENVALUE_BOUND_MAX_P = 60  # a certified smallest eigenvalue from the characteristic polynomial up to this P
+
+
+def _strict(candidate, loss, r, tangents, reasons, charpoly=None):
+    verdict = STRICT_LOCAL_MIN if r == 0 else STRICT_MODULO_SYMMETRY
+    bound = min_positive_eigenvalue_bound(charpoly) if charpoly is not None else None
+    if r == 0:
+        reasons.append("the Hessian is positive definite: a strict local minimum")
+    else:
+        reasons.append(f"the Hessian is positive semidefinite with kernel exactly the span of the {r} symmetry "
+                       f"tangent direction(s): the orbit is a manifold of dimension {r} of critical points of equal "
+                       "loss and H is positive definite on a complement of its tangent space, so (Morse-Bott) the "
+                       "loss is strictly larger off the orbit near the point")
+    if bound is not None:
+        reasons.append(f"smallest nonzero Hessian eigenvalue >= {_dec(bound)} (certified root isolation of the "
+                       "characteristic polynomial)")
+    return _finish(candidate, verdict, loss, reasons, tangents, reduced=bound)
+
+
+def _fast_second_order(candidate, loss, H, rows, r, tangents, reasons):
+    """Decide the two common cases without the characteristic polynomial (:mod:`.fast_definite`): H positive
+    definite modulo the tangents (verified float Cholesky of the exact matrix), or an exact negative direction from
+    a float eigenvector. None: left to exact inertia (degenerate cases, or the float proof failed)."""
+    from .fast_definite import float_negative_direction, prove_pd_modulo_tangents
+
+    ok, why = prove_pd_modulo_tangents(H, rows)
+    if ok:
+        reasons.append(why)
+        charpoly = None
+        if H.nrows() <= EIGENVALUE_BOUND_MAX_P:
+            from .inertia import charpoly_inertia
+            inn = charpoly_inertia(H)
+            if inn.n_neg or inn.n_zero != r:
+                raise InternalError("verified Cholesky and exact inertia disagree")
+            charpoly = inn.charpoly
+        return _strict(candidate, loss, r, tangents, reasons, charpoly)
+    d = float_negative_direction(H)
+    if d is None:
+        return None
+    q = _quad(H, d)
+    reasons.append(f"exact direction d (a rounded float eigenvector) with d^T H d = {_short(q)} < 0, checked exactly; "
+                   "at a critical point of a polynomial loss(x + t d) = loss(x) + t^2/2 d^T H d + O(t^3): not a "
+                   "local minimum")
+    return _refute(candidate, NOT_LOCAL_MIN, loss, reasons, d, tangents)
+
+
+def _short(q):
+    """An exact rational in full when short, else its decimal value (never raises, whatever its size)."""
+    s = str(q)
+    return s if len(s) <= 60 else f"{_dec(q)} (exact value {len(s)} characters)"
 
 
 def _quad(H, d):

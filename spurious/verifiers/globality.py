@@ -13,7 +13,7 @@ from flint import fmpq
 from ..arithmetic import evaluate_ball, evaluate_exact
 from ..arithmetic.balls import ball_bounds
 from ..errors import NotExactError
-from ..rationals import fmpq_to_float
+from ..rationals import fmpq_to_float, format_decimal
 from .verdicts import GLOBAL, NOT_GLOBAL, UNKNOWN
 
 __all__ = ["loss_bounds", "global_status"]
@@ -55,5 +55,5 @@ def global_status(candidate, loss_lo, loss_hi, lower_bound=None, prec=128):
 
 
 def _dec(q):
-    return f"{fmpq_to_float(q):.17g}"
+    return format_decimal(q, 17)
 

@@ -38,7 +38,7 @@ from ..arithmetic.fast_enclosure import (Enclosure, enclosure_from_arb_mat, floa
                                          split_arb, up)
 from ..arithmetic.population import check_closed_form
 from ..errors import UnsupportedError
-from ..rationals import fmpq_to_float, to_fmpq
+from ..rationals import fmpq_to_float, format_decimal, to_fmpq
 from . import register_path
 from .globality import global_status
 from .newton import polish
@@ -106,7 +106,7 @@ def _outward(lo, hi):
 
 
 def _dec(q) -> str:
-    return f"{fmpq_to_float(q):.6g}"
+    return format_decimal(q, 6)
 
 
 def _frob_up(M) -> float:
