@@ -76,6 +76,13 @@ def _global_by_relaxation(candidate, cert):
                        method=cert.method + " + convex relaxation")
 
 
+def _obvious_global(candidate, cert):
+    """A proved loss equal to an obvious lower bound on the global minimum: global, hence a local minimum."""
+    from .obvious_global import decide
+
+    return decide(candidate, cert)
+
+
 def verify(candidate, rigor: str = "auto") -> Certificate:
     """Verify a candidate. ``rigor``: ``auto`` (strongest that applies), ``exact``, ``interval`` or ``numerical``."""
     if rigor == "numerical":
@@ -86,6 +93,7 @@ def verify(candidate, rigor: str = "auto") -> Certificate:
     for name, (accepts, run) in PATHS.items():
         if rigor in ("auto", name) and accepts(candidate):
             cert = run(candidate)
+            cert = _obvious_global(candidate, cert)
             if cert.verdict != INCONCLUSIVE or rigor != "auto":
                 return _with_relaxation(candidate, cert)
             undecided = undecided or cert  # auto: let the next path that applies try (e.g. frozen_pattern)

@@ -17,8 +17,6 @@ Steps (DESIGN.md, "What a certificate is"; issue 3 items 1, 2, 3, 6, 7):
 
 from __future__ import annotations
 
-import random
-
 from flint import fmpq, fmpq_mat
 
 from ..arithmetic import evaluate_exact
@@ -26,12 +24,12 @@ from ..errors import InternalError
 from ..rationals import fmpq_to_float, format_decimal
 from . import register_path
 from .globality import global_status
-from .inertia import inertia, min_positive_eigenvalue_bound, nullspace, rank, to_mat
+from .inertia import inertia, min_positive_eigenvalue_bound, rank
 from .symmetry import symmetry_names, symmetry_tangents
 from .verdicts import (EXACT, INCONCLUSIVE, LOCAL_MIN, NON_STRICT_LOCAL_MIN, NOT_CRITICAL, NOT_GLOBAL, NOT_LOCAL_MIN,
                        STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY, Certificate)
 
-__all__ = ["accepts", "run", "descent_step", "line_polynomial"]
+__all__ = ["accepts", "run", "descent_step"]
 
 MAX_HALVINGS = 120
 METHOD = "exact rational (fmpq) second-order analysis"
@@ -60,114 +58,6 @@ def descent_step(problem, point, direction, loss, max_halvings=MAX_HALVINGS):
             return t, new
         t /= 2
     return None
-
-
-def _loss_degree(network) -> int:
-    """An upper bound on the degree of the loss (within one activation pattern) as a polynomial in the parameters."""
-    deg = 1
-    for l in range(1, network.depth):
-        act = network.activations[l - 1]
-        q = 1 if act.kind == "piecewise_linear" else len(act.coefficients) - 1
-        deg = 1 + max(q, 0) * deg
-    return max(2 * deg, 2)
-
-
-def line_polynomial(problem, point, d):
-    """Exact coefficients a_0..a_D of p(t) = loss(point + t d) on a segment [0, tau] inside one pattern.
-
-    Valid for polynomial activations (any depth) and for one-hidden-layer piecewise-linear networks (pre-activations
-    are affine in t there, so equal pieces at both ends mean one pattern on the whole segment). Returns
-    (coefficients, tau) or None when it does not apply.
-    """
-    net = problem.network
-    pl = any(a.kind == "piecewise_linear" for a in net.activations)
-    if pl and net.depth != 2:
-        return None
-    D = _loss_degree(net)
-    tau = fmpq(1)
-    for _ in range(60):
-        if not pl or _same_pieces(problem, point, point.shift(net, d, D * tau)):
-            break
-        tau /= 2
-    else:
-        return None
-    ts = [k * tau for k in range(D + 1)]
-    vals = [evaluate_exact(problem, point.shift(net, d, t), order=0).loss for t in ts]
-    V = fmpq_mat([[t ** e for e in range(D + 1)] for t in ts])
-    a = V.solve(fmpq_mat(D + 1, 1, vals))
-    return [a[e, 0] for e in range(D + 1)], tau
-
-
-def _piece_indices(problem, point):
-    """Index of the linear piece of every first-layer pre-activation (None on a breakpoint); one hidden layer."""
-    L = point.layers[0]
-    bps = problem.network.activations[0].breakpoints
-    out = []
-    for k, row in enumerate(L.W):
-        for x in problem.data.X:
-            z = sum((w * v for w, v in zip(row, x)), fmpq(0)) + (L.b[k] if L.b is not None else 0)
-            out.append(None if any(z == c for c in bps) else sum(1 for c in bps if z > c))
-    return out
-
-
-def _same_pieces(problem, a, b):
-    """Both points have every pre-activation strictly inside the same piece (one hidden layer: pre-activations
-    are affine along the segment, so the whole segment then lies in one pattern)."""
-    pa, pb = _piece_indices(problem, a), _piece_indices(problem, b)
-    return None not in pa and pa == pb
-
-
-def _line_test(problem, point, H, tangent_rows, ev, reasons, seed=0):
-    """Look along kernel directions of H (beyond the tangents) at the exact line polynomial.
-
-    Returns ("descent", d, order) when the lowest nonzero coefficient proves a decrease, ("flat", e) for an exact
-    flat line not in span(T), or None.
-    """
-    net = problem.network
-    if any(a.kind == "piecewise_linear" for a in net.activations) and net.depth != 2:
-        return None
-    kernel = nullspace(H)
-    rT = rank(tangent_rows) if tangent_rows else 0
-    kernel = [k for k in kernel if rank(list(tangent_rows) + [k]) > rT]
-    if not kernel:
-        return None
-    rng = random.Random(seed)
-    cands = list(kernel) + [tuple(a + b for a, b in zip(u, v)) for u in kernel for v in kernel if u is not v][:12]
-    cands += [tuple(a - b for a, b in zip(u, v)) for u in kernel for v in kernel if u is not v][:12]
-    for _ in range(8):
-        coef = [rng.randint(-3, 3) for _ in kernel]
-        cands.append(tuple(sum((c * k[i] for c, k in zip(coef, kernel)), fmpq(0)) for i in range(H.nrows())))
-    flat = None
-    for d in cands[:40]:
-        if all(x == 0 for x in d):
-            continue
-        res = line_polynomial(problem, point, d)
-        if res is None:
-            return None
-        a, tau = res
-        nz = [(e, c) for e, c in enumerate(a) if e >= 1 and c != 0]
-        if not nz:
-            if flat is None and rank(list(tangent_rows) + [list(d)]) > rT:
-                flat = d
-            continue
-        e, c = nz[0]
-        if e % 2 == 1 or c < 0:
-            sgn = -1 if (e % 2 == 1 and c > 0) else 1
-            direction = tuple(sgn * x for x in d)
-            reasons.append(f"along the kernel direction d (d^T H d = 0), loss(x + t d) - loss(x) is exactly the "
-                           f"polynomial with lowest term {c} t^{e} on [0, {_D_str(tau, problem)}] (interpolated from "
-                           f"exact values inside one pattern): "
-                           + ("an odd lowest order, so the loss decreases on one side" if e % 2 else
-                              "a negative even lowest order, so the loss decreases")
-                           + ": not a local minimum")
-            return ("descent", direction, e)
-    if flat is not None:
-        return ("flat", flat)
-    return None
-
-
-def _D_str(tau, problem):
-    return str(_loss_degree(problem.network) * tau)
 
 
 def _dead_units(problem, point, ev):
@@ -380,7 +270,8 @@ def run(candidate) -> Certificate:
     if inn.n_zero == r:
         return _strict(candidate, loss, r, tangents, reasons, inn.charpoly if P <= 160 else None)
     reasons.append(f"the Hessian is positive semidefinite with nullity {inn.n_zero} > {r} (symmetries): degenerate")
-    line = _line_test(problem, point, H, rows, ev, reasons)
+    from .line_tests import kernel_line_test
+    line = kernel_line_test(problem, point, H, rows, reasons)
     if line is not None and line[0] == "descent":
         return _refute(candidate, NOT_LOCAL_MIN, loss, reasons, line[1], tangents)
     flat_dir = line[1] if line is not None else None
