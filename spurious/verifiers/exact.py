@@ -236,6 +236,12 @@ def run(candidate) -> Certificate:
     reasons = [f"exact loss {loss} (= {_dec(loss)})"]
     if ev.kinks:
         from .kinks import kink_certificate
+        from .one_sided import first_order_at_kinks
+        cert = first_order_at_kinks(candidate, loss, reasons + [f"{len(ev.kinks)} pre-activation(s) exactly on a "
+                                                                "breakpoint: the loss may not be differentiable"],
+                                    _refute)
+        if cert is not None:
+            return cert
         cert = kink_certificate(candidate, ev, reasons, _finish, _refute)
         if cert.verdict == INCONCLUSIVE and loss == 0 and problem.loss.weight_decay == 0:
             cert.reasons = [r for r in cert.reasons if not r.startswith("loss 0 equals")]

@@ -102,8 +102,9 @@ def lower_bound(problem, point):
         if why is not None:
             try:
                 data = _data_term(problem, point)
-            except NotExactError:
-                data = None
+            except NotExactError:  # smooth activations: exact only when the output is one constant (balls)
+                data = None if output_constant_reason(problem, point) is None else _exact_constant_output_loss(replace(problem, loss=replace(problem.loss, weight_decay=fmpq(0))),
+                                                   point)
             if data is not None:
                 const = problem.loss.weight_decay == 0 or problem.network.num_params == 0
                 return data, f"{why}; the data term is {data} at every parameter value", const
