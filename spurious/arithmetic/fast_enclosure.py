@@ -151,8 +151,8 @@ def hessian_enclosure(problem, base, theta, radius=0.0, prec=128, bounds=True) -
     net = problem.network
     if not problem.finite:
         raise UnsupportedError("fast enclosure: finite data only")
-    if not all(a.kind == "smooth" for a in net.activations):
-        raise UnsupportedError("fast enclosure: smooth activations only")
+    if not all(a.kind in ("smooth", "piecewise_linear", "polynomial") for a in net.activations):
+        raise UnsupportedError("fast enclosure: smooth, piecewise-linear or polynomial activations only")
     theta = np.asarray(theta, dtype=np.float64)
     return _enclose(problem, base, theta, radius, prec, bounds)
 
@@ -271,6 +271,9 @@ def _fb(problem, point, radius, prec):
             act = net.activations[l - 1]
             out = [[act.evaluate(ctx, Z[k, i]) for i in range(n)] for k in range(Z.nrows())]
             Hs.append(arb_mat([[o[0] for o in row] for row in out]))
+            if any(o[1] is None or o[2] is None for row in out for o in row):
+                # piecewise-linear: a box that may touch a breakpoint has no derivative enclosure
+                raise UnsupportedError(f"fast enclosure: a layer-{l} pre-activation box may contain a breakpoint")
             S1.append([[o[1] for o in row] for row in out])
             S2.append([[o[2] for o in row] for row in out])
         F = Hs[L]

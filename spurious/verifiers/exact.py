@@ -231,6 +231,10 @@ def run(candidate) -> Certificate:
     """Exact verdict for a finite-data candidate with piecewise-linear / polynomial activations."""
     problem, point = candidate.problem, candidate.point
     net = problem.network
+    if net.num_params > ENCLOSURE_MIN_P:
+        cert = _large_strict(candidate)
+        if cert is not None:
+            return cert
     ev = evaluate_exact(problem, point, order=2)
     loss = ev.loss
     reasons = [f"exact loss {loss} (= {_dec(loss)})"]
@@ -322,6 +326,34 @@ def _strict(candidate, loss, r, tangents, reasons, charpoly=None):
         reasons.append(f"smallest nonzero Hessian eigenvalue >= {_dec(bound)} (certified root isolation of the "
                        "characteristic polynomial)")
     return _finish(candidate, verdict, loss, reasons, tangents, reduced=bound)
+
+
+ENCLOSURE_MIN_P = 400  # above this, a strict minimum is first tried without forming the exact Hessian
+
+
+def _large_strict(candidate):
+    """Many parameters: exact loss and gradient (cheap), then the Hessian only as a rigorous float enclosure
+    (:func:`.fast_definite.prove_pd_modulo_tangents_enclosure`). Returns a strict certificate or None."""
+    from .fast_definite import prove_pd_modulo_tangents_enclosure
+
+    problem, point = candidate.problem, candidate.point
+    ev = evaluate_exact(problem, point, order=1)
+    if ev.kinks or any(g != 0 for g in ev.gradient):
+        return None
+    tangents = symmetry_tangents(problem.network, point, problem.loss.weight_decay)
+    rows = [list(t.vector) for t in tangents]
+    r = rank(rows) if rows else 0
+    ok, why = prove_pd_modulo_tangents_enclosure(problem, point, rows)
+    if not ok:
+        return None
+    reasons = [f"exact loss {ev.loss} (= {_dec(ev.loss)})",
+               f"no pre-activation on a breakpoint: the loss is a polynomial near the point "
+               f"({problem.network.num_params} parameters)", "exact gradient is zero: a critical point"]
+    if tangents:
+        reasons.append(f"{len(tangents)} symmetry tangent(s) ({', '.join(symmetry_names(tangents))}); their span "
+                       f"has dimension {r}")
+    reasons.append(why)
+    return _strict(candidate, ev.loss, r, tangents, reasons)
 
 
 def _fast_second_order(candidate, loss, H, rows, r, tangents, reasons):

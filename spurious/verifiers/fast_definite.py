@@ -30,7 +30,8 @@ from flint import arb_mat, ctx, fmpq, fmpq_mat
 
 from .rump import ETA, U, rump_pd
 
-__all__ = ["free_coordinates", "prove_positive_definite", "prove_pd_modulo_tangents", "float_negative_direction"]
+__all__ = ["free_coordinates", "prove_positive_definite", "prove_pd_modulo_tangents", "float_negative_direction",
+           "prove_pd_modulo_tangents_enclosure"]
 
 RETRY_PRECISIONS = (128, 256)
 
@@ -231,3 +232,37 @@ def _quad(H, d):
     v = fmpq_mat(H.nrows(), 1, list(d))
     return (v.transpose() * H * v)[0, 0]
 
+
+
+def prove_pd_modulo_tangents_enclosure(problem, point, tangent_rows, prec=128):
+    """Large P, without forming the exact Hessian: a rigorous float enclosure of the Hessian at the exact point
+    (:func:`spurious.arithmetic.fast_enclosure.hessian_enclosure`, every rounding bounded; the box covers the
+    rounding of the point to binary64; piecewise-linear units must stay off their breakpoints over the box), then
+    Rump's test on the principal submatrix H_FF (a submatrix of the enclosure's error has no larger norm).
+
+    The congruence of step 1 needs H t = 0 for the tangents: at a critical point this holds because the loss is
+    constant on the orbit (differentiate L(g x) = L(x) twice). Returns (ok, reason)."""
+    from ..arithmetic.fast_enclosure import hessian_enclosure
+    from ..errors import UnsupportedError
+    from ..rationals import fmpq_to_float, to_fmpq
+
+    net = problem.network
+    x = point.flatten(net)
+    x0 = np.array([fmpq_to_float(q) for q in x], dtype=np.float64)
+    if not np.all(np.isfinite(x0)):
+        return False, "parameters outside the binary64 range"
+    gap = [abs(to_fmpq(float(a)) - b) for a, b in zip(x0, x)]
+    radius = np.array([float(np.nextafter(fmpq_to_float(g), np.inf)) if g else 0.0 for g in gap])
+    try:
+        enc = hessian_enclosure(problem, point, x0, radius, prec)
+    except UnsupportedError as exc:
+        return False, str(exc)
+    free = free_coordinates(tangent_rows, net.num_params)
+    A = enc.mid[np.ix_(free, free)]
+    R = None if enc.rad is None else enc.rad[np.ix_(free, free)]
+    ok, detail = rump_pd(A, R, 0.0, enc.norm)
+    what = (f"the Hessian restricted to the {len(free)} coordinates F off the pivots of rref(T) (exact congruence: e_F "
+            "and the tangents form a basis, and H T = 0 at a critical point) is positive definite"
+            if tangent_rows else "the Hessian is positive definite")
+    return ok, (f"{what}: enclosure of the Hessian at the exact point by float products with a-priori rounding "
+                f"bounds (spectral-norm error <= {enc.norm:.3g}); {detail}")
