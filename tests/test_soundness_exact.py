@@ -86,7 +86,7 @@ def check_certificate(problem, point, cert, rng):
             if ev.kinks:  # a partial derivative that exists and is nonzero: the two one-sided ones are opposite
                 for q in (i for i, x in enumerate(d) if x != 0):
                     e = [fmpq(1) if i == q else fmpq(0) for i in range(P)]
-                    t = fmpq(1, 2 ** 40)
+                    t = fmpq(1, 2 ** 64)  # quotients = one-sided derivatives + O(t)
                     plus, minus = [(evaluate_exact(problem, point.shift(net, e, s * t), order=0).loss - loss) / t
                                    for s in (1, -1)]
                     assert abs(plus + minus) < fmpq(1, 2 ** 30) and abs(plus) > fmpq(1, 2 ** 30)
