@@ -2,17 +2,22 @@
 
 Steps (DESIGN.md, "What a certificate is"; issue 3 items 1, 2, 3, 6, 7):
 
-1. Exact evaluation; a pre-activation on a breakpoint sends the point to the kink test (:mod:`.kinks`).
+1. Exact evaluation; a pre-activation on a breakpoint sends the point to the first-order facts of :mod:`.one_sided`
+   (any depth) and then to the kink test (:mod:`.kinks`, one hidden layer).
 2. First order: a nonzero exact gradient gives ``not_critical`` (descent direction -gradient, decrease checked at an
    explicit exact step).
 3. Symmetry tangents (:mod:`.symmetry`): exact rank, and H t = 0 checked exactly (a failure is a bug).
-4. Second order: exact inertia of H (:mod:`.inertia`). A negative eigenvalue gives ``not_local_min`` with an exact
-   direction; nullity = rank of the tangents gives ``strict_local_min`` / ``strict_modulo_symmetry`` (Morse-Bott:
+4. Second order: first the fast route (:mod:`.fast_definite`): a verified float Cholesky (Rump) of the exact H
+   restricted off the tangents proves it positive definite modulo symmetry, or a rounded float eigenvector with
+   d^T H d < 0 checked exactly refutes; above ``ENCLOSURE_MIN_P`` parameters the exact Hessian is not formed at all
+   (exact gradient, rigorous float Hessian enclosure). Otherwise exact inertia of H (:mod:`.inertia`). A negative
+   eigenvalue gives ``not_local_min`` with an exact direction; nullity = rank of the tangents gives ``strict_local_min`` / ``strict_modulo_symmetry`` (Morse-Bott:
    the orbit is a manifold of that dimension through the point, and H is positive definite on a complement of its
    tangent space); more nullity is degenerate and needs a further argument: a higher-order line test along kernel
-   directions (refutes), dead units (the loss is locally independent of their weights), the product-space argument
+   directions, any depth (:mod:`.line_tests`, refutes), dead units (the loss is locally independent of their weights), the product-space argument
    for one hidden layer (:mod:`.product_space`), or zero loss; otherwise ``inconclusive``.
-5. ``global`` from the witness or from a zero loss (:mod:`.globality`).
+5. ``global`` from the witness or from a zero loss (:mod:`.globality`); obvious lower bounds (best constant, loss
+   constant in the parameters) are applied to every path by :mod:`.obvious_global`.
 """
 
 from __future__ import annotations

@@ -20,7 +20,10 @@ Method (DESIGN.md "Smooth activations, with intervals"; research/verification.md
 4. Saddle: N(y) = y - C grad F(y) maps the ball B(x~, rho) into itself and contracts (sup ||I - C H|| < 1 over the
    box): exactly one critical point in B; d^T H d < 0 over the whole box along a float eigenvector d proves that it
    is not a local minimum (the loss decreases along d to second order).
-5. Anything else (singular reduced Hessian, failed tests) is ``inconclusive`` with the reason.
+5. Second-order necessary condition at the stored point itself (:mod:`.second_order`): a proved d^T H d < 0 there
+   means ``not_local_min`` whether or not the point is critical; tried first when every gradient ball contains 0
+   (no polishing needed), and last before answering ``inconclusive``.
+6. Anything else (singular reduced Hessian, failed tests) is ``inconclusive`` with the reason.
 """
 
 from __future__ import annotations

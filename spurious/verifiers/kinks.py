@@ -21,6 +21,18 @@ k's part is <g_perp, v_k> + sum_i (mu_i + s(z_i) a_ik) z_i with g_k = X_k^T mu +
    (its critical cone is E_0 ∩ T^perp), so theta is a strict minimum on the slice, and the rescaling action maps
    (group x slice) onto a neighbourhood (a submersion): strict modulo symmetry.
 Everything else (several flat rays at once need a copositivity decision) is ``inconclusive``, naming the kinks.
+
+Duplicated kink samples. Samples of unit k whose inputs (x_i, 1) are positive multiples c of another kink sample's
+have pre-activation c z on the same side of the kink; their terms merge into the representative's (a_ik += c a_jk,
+same slope on every cone), so general position is required only of the distinct directions.
+
+Depth. Before this test, the exact path runs :mod:`.one_sided` at every depth (an existing nonzero partial derivative
+gives ``not_critical``, a negative one-sided derivative ``not_local_min``). Steps 2-4 above are one hidden layer
+only, and do not carry over as stated: with a kink in layer l >= 2 the kinked pre-activation is a polynomial (not
+linear) in the earlier weights, so {z = 0} is not a subspace and the sign cones are not polyhedral; with a kink in
+layer 1 of a deeper net, the later layers' pieces depend on the side taken, so the fixed-slope loss L_sigma is not
+one polynomial per cone of the first-layer kink pairs alone. Such points are ``inconclusive`` unless a first-order
+fact or the zero/obvious-global bound decides them.
 """
 
 from __future__ import annotations
