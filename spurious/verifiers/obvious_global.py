@@ -3,9 +3,9 @@
 Lower bounds, each exact:
 
 * 0: the squared loss (with or without weight decay) is >= 0. On the Gaussian population, the loss is exactly 0
-  when the student computes the teacher's function: one hidden layer, units grouped by their incoming vector up to
-  a positive factor (positively homogeneous activation), the summed outgoing weights of every group equal to the
-  teacher's.
+  when the student computes the teacher's function: one hidden layer without biases, units grouped by their incoming
+  vector up to a positive factor (positively homogeneous activation, so sigma(s z) = s sigma(z) for s > 0 and a zero
+  unit outputs 0), the summed outgoing weights of every group equal to the teacher's.
 * the best constant, c * sum_i ||y_i - mean(y)||^2, whenever the network output is the same for every sample at
   EVERY parameter value: all inputs x_i equal (e.g. X = 0), a hidden activation that is constant, or a frozen
   (non-trainable) layer with W = 0 (its output is its bias). Weight decay only adds a nonnegative term.
@@ -158,7 +158,7 @@ def _population_zero(problem, point):
     net = problem.network
     if net.depth != 2 or t_net.depth != 2 or net.activations[0] != t_net.activations[0]:
         return False
-    if net.activations[0].homogeneity != 1:
+    if net.activations[0].homogeneity != 1 or any(net.bias) or any(t_net.bias):
         return False
     return _canonical(point) == _canonical(t_point)
 
