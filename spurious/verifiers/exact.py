@@ -26,7 +26,7 @@ from flint import fmpq, fmpq_mat
 
 from ..arithmetic import evaluate_exact
 from ..errors import InternalError
-from ..rationals import fmpq_to_float, format_decimal
+from ..rationals import format_decimal
 from . import register_path
 from .globality import global_status
 from .inertia import inertia, min_positive_eigenvalue_bound, rank

@@ -13,7 +13,7 @@ from flint import fmpq
 from ..arithmetic import evaluate_ball, evaluate_exact
 from ..arithmetic.balls import ball_bounds
 from ..errors import NotExactError
-from ..rationals import fmpq_to_float, format_decimal
+from ..rationals import format_decimal
 from .verdicts import GLOBAL, NOT_GLOBAL, UNKNOWN
 
 __all__ = ["loss_bounds", "global_status"]

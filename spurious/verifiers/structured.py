@@ -60,7 +60,7 @@ from flint import arb, fmpq, fmpq_mat
 from ..arithmetic import evaluate_ball
 from ..arithmetic.balls import ball_bounds, positive
 from ..arithmetic.contexts import BallContext
-from ..rationals import fmpq_to_float, format_decimal, to_fmpq
+from ..rationals import format_decimal, to_fmpq
 from . import PATHS, register_path
 from .globality import global_status
 from .verdicts import INCONCLUSIVE, INTERVAL, NON_STRICT_LOCAL_MIN, NOT_LOCAL_MIN, Certificate
