@@ -16,8 +16,11 @@ from spurious.candidate import Candidate
 from spurious.network import Network, Point
 from spurious.problem import FiniteData, GaussianData, Loss, Problem
 from spurious.verifiers import verify
-from spurious.certificate import (GLOBAL, MINIMUM_VERDICTS, NOT_CRITICAL, NOT_GLOBAL,
-                                         NOT_LOCAL_MIN, STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY)
+from spurious.verifiers.line_tests import kernel_line_test
+from spurious.verifiers.one_sided import directional_derivative, first_order_at_kinks
+from spurious.verifiers.second_order import negative_curvature_certificate
+from spurious.certificate import (GLOBAL, LOCAL_MIN, MINIMUM_VERDICTS, NOT_CRITICAL, NOT_GLOBAL,
+                                         NOT_LOCAL_MIN, REFUTED_VERDICTS, STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY)
 
 Q = fmpq
 STEPS = [Q(1, 2 ** k) for k in (7, 12, 20)]  # local probes: below every margin used here
@@ -530,5 +533,69 @@ def test_fuzz_polynomial_degenerate(seed):
     W1 = [[Q(rng.choice([0, 0, 1, -1, 2]))] for _ in range(k)]
     b1 = [Q(rng.choice([0, 0, 1, -1])) for _ in range(k)] if bias else None
     x = ls_point(p, W1, b1, rng)
+    cert = verify(Candidate(p, x))
+    assert_sound_exact(p, x, cert, seed=seed)
+
+
+# ---- issue 13 near-misses: the new arguments must not fire where their premise fails -------------------------------
+
+def test_second_order_near_miss_psd_at_point_decides_nothing():
+    """tanh 1-1-1 without biases at 0 with y = 0: the loss (v tanh(w x))^2 has H = 0 at 0 (curvature >= 0 along
+    every d): the argument must not fire. The point is a global minimum (loss 0), which the obvious bound decides."""
+    p = prob([1, 1, 1], "tanh", [[1]], [[0]], bias=False)
+    c = Candidate(p, pt([[[0]], [[0]]], [None, None]))
+    assert negative_curvature_certificate(c) is None
+    cert = verify(c)
+    assert (cert.verdict, cert.glob) == (LOCAL_MIN, GLOBAL)
+
+
+def test_second_order_near_miss_strict_minimum():
+    """A strict minimum (positive definite Hessian): no negative curvature can be proved."""
+    p = prob([1, 1, 1], "tanh", [[1], [2]], [[Q(1, 2)], [Q(1, 2)]], bias=False)
+    c = Candidate(p, pt([[[0]], [[0]]], [None, None]))
+    assert negative_curvature_certificate(c) is None or verify(c).verdict not in MINIMUM_VERDICTS
+
+
+def test_line_test_near_miss_curve_goes_up():
+    """loss = (ab - 1)^2 + (a^2 + b^2) (weight decay 2, scalar linear 1-1-1, x = y = 1) at 0: H = [[2,-2],[-2,2]] is
+    PSD with kernel (1, 1), and along it p(t) = (t^2 - 1)^2 + 2 t^2 = 1 + t^4 goes up. In fact loss - 1 =
+    a^2 b^2 + (a - b)^2 >= 0: a (degenerate) minimum. The line test must not refute it."""
+    p = prob([1, 1, 1], "linear", [[1]], [[1]], bias=False, wd=2)
+    x = pt([[[0]], [[0]]], [None, None])
+    H = evaluate_exact(p, x).hessian
+    reasons = []
+    assert kernel_line_test(p, x, H, [], reasons) is None and not reasons
+    cert = verify(Candidate(p, x))
+    assert cert.verdict not in REFUTED_VERDICTS
+    assert lowest_exact_probe(p, x) >= 0
+
+
+def test_kink_near_miss_partial_derivative_does_not_exist():
+    """At the kink minimum the bias and weight of the kinked unit have different one-sided derivatives and every
+    existing partial derivative is 0: the first-order argument must not fire (the kink test proves a minimum)."""
+    from test_soundness_exact import kink_minimum
+    p, x = kink_minimum()
+    reasons = []
+    assert first_order_at_kinks(Candidate(p, x), exact_loss(p, x), reasons, None) is None and not reasons
+    e = [Q(0)] * p.network.num_params
+    e[1] = Q(1)  # b1: moves the kink sample
+    assert directional_derivative(p, x, e) != -directional_derivative(p, x, [-v for v in e])
+    assert verify(Candidate(p, x)).verdict == STRICT_MODULO_SYMMETRY
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fuzz_deep_kinks_sound(seed):
+    """Depth 3, kinks forced in layer 1 and layer 2: every verdict survives exact probes; not_critical names a
+    coordinate whose one-sided derivatives are opposite."""
+    rng = random.Random(500 + seed)
+    act = [make_activation("relu"), make_activation("leaky_relu", slope="1/3"),
+           make_activation("piecewise_linear", breakpoints=[0], slopes=[-1, 1])][seed % 3]
+    n = rng.randint(2, 3)
+    X = [[rng.randint(-2, 2)] for _ in range(n)]
+    p = prob([1, 2, 1, 1], act, X, [[rng.randint(-2, 2)] for _ in range(n)])
+    W1 = [[Q(rng.randint(-2, 2))] for _ in range(2)]
+    b1 = [-W1[j][0] * X[rng.randrange(n)][0] for j in range(2)]
+    W2 = [[Q(rng.randint(-2, 2)) for _ in range(2)]]
+    x = pt([W1, W2, [[1]]], [b1, [Q(rng.randint(-1, 1))], [Q(rng.randint(-2, 2))]])
     cert = verify(Candidate(p, x))
     assert_sound_exact(p, x, cert, seed=seed)

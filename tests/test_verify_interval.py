@@ -332,7 +332,13 @@ def run_fuzz(minima, non_minima, count, seed0):
         if cert.verdict == NOT_CRITICAL:
             assert tri.verdict == NOT_CRITICAL
             check_descent_first_order(case, cert.descent_direction)
-        if cert.verdict == NOT_LOCAL_MIN:
+        if cert.verdict == NOT_LOCAL_MIN and "centre" not in details:
+            # second-order necessary condition at the stored point itself: the float curvature agrees
+            assert any(r.startswith("second-order necessary condition") for r in cert.reasons)
+            H = FloatModel(case.problem, case.point).hessians(case.point.flatten_float(case.network))[0].numpy()
+            d = np.array(cert.descent_direction)
+            assert d @ H @ d < 0
+        elif cert.verdict == NOT_LOCAL_MIN:
             centre = case.with_point(case.point.with_flat(case.network, details["centre"].tolist()))
             assert triage(centre).verdict == NOT_LOCAL_MIN
     return counts

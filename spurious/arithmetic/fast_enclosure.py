@@ -139,8 +139,8 @@ def hessian_enclosure(problem, base, theta, radius=0.0, prec=128, bounds=True) -
     net = problem.network
     if not problem.finite:
         raise UnsupportedError("fast enclosure: finite data only")
-    if not all(a.kind == "smooth" for a in net.activations):
-        raise UnsupportedError("fast enclosure: smooth activations only")
+    if not all(a.kind in ("smooth", "piecewise_linear", "polynomial") for a in net.activations):
+        raise UnsupportedError("fast enclosure: smooth, piecewise-linear or polynomial activations only")
     theta = np.asarray(theta, dtype=np.float64)
     return _enclose(problem, base, theta, radius, prec, bounds)
 
@@ -246,6 +246,10 @@ def _fb(problem, point, radius, prec):
     with ctx.workprec():
         two_c = 2 * (arb(1) / n if problem.loss.reduction == "mean" else arb(1))
         fw = forward(ctx, net, X, ball_layers(net, point, rad))
+        if fw.kinks:
+            # piecewise-linear: a box that may touch a breakpoint has no derivative enclosure
+            raise UnsupportedError(f"fast enclosure: a pre-activation box (layer {fw.kinks[0][0]}) may contain a "
+                                   "breakpoint")
         F = fw.H[L]
         G, A = backward(fw, [[two_c * (F[o, i] - arb(Y[i][o])) for i in range(n)] for o in range(net.widths[-1])])
 

@@ -7,7 +7,7 @@ import json
 import click
 
 from ..candidate import load_candidate
-from ..rationals import fmpq_to_float, format_number
+from ..rationals import decimal_str, format_number
 from ..verifiers.relaxations import global_bound
 from . import cli
 
@@ -24,7 +24,7 @@ def bound_cmd(path, as_json, solver):
     if as_json:
         click.echo(json.dumps(out, indent=1))
         return
-    f = lambda x: "-" if x is None else f"{format_number(x)}  (~{fmpq_to_float(x):.12g})"  # noqa: E731
+    f = lambda x: "-" if x is None else f"{format_number(x)}  (~{decimal_str(x, 12)})"  # noqa: E731
     click.echo(f"method:             {b.method}")
     click.echo(f"rigor:              {b.rigor}")
     click.echo(f"global lower bound: {f(b.global_lower_bound)}")

@@ -9,7 +9,7 @@ from rich.text import Text
 from ..arithmetic import evaluate_ball, evaluate_exact
 from ..arithmetic.balls import ball_bounds
 from ..errors import NotExactError, UnsupportedError
-from ..rationals import fmpq_to_float
+from ..rationals import decimal_str, fmpq_to_float
 from ..certificate import NUMERICAL
 
 import sys
@@ -35,9 +35,9 @@ def fmt_value(x) -> str:
         return f"[{x[0]}, {x[1]}]"
     if hasattr(x, "rad"):
         lo, hi = ball_bounds(x)
-        return f"[{fmpq_to_float(lo):.17g}, {fmpq_to_float(hi):.17g}]"
+        return f"[{decimal_str(lo, 17)}, {decimal_str(hi, 17)}]"
     if hasattr(x, "q"):
-        return str(x) if x.q == 1 else f"{x} (~{fmpq_to_float(x):.12g})"
+        return str(x) if x.q == 1 else f"{x} (~{decimal_str(x, 12)})"
     return str(x)
 
 

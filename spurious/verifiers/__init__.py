@@ -55,6 +55,13 @@ def _global_by_relaxation(candidate, cert):
                        method=cert.method + " + convex relaxation")
 
 
+def _obvious_global(candidate, cert):
+    """A proved loss equal to an obvious lower bound on the global minimum: global, hence a local minimum."""
+    from .obvious_global import decide
+
+    return decide(candidate, cert)
+
+
 def verify(candidate, rigor: str = "auto", path: str | None = None) -> Certificate:
     """Verify a candidate: a :class:`Certificate` whose verdict is proved (rigor exact or interval) or ``inconclusive``.
 
@@ -81,7 +88,7 @@ def verify(candidate, rigor: str = "auto", path: str | None = None) -> Certifica
     for p in paths:
         if not p.accepts(candidate):
             continue
-        cert = p.run(candidate)
+        cert = _obvious_global(candidate, p.run(candidate))
         if cert.verdict != INCONCLUSIVE:
             for name, earlier in reversed(undecided):  # say which arguments were tried first, and why they failed
                 cert = cert.adding_reasons(*earlier.reasons, f"the {name} path did not decide; the {p.name} path "

@@ -2,36 +2,39 @@
 
 Steps (DESIGN.md, "What a certificate is"; issue 3 items 1, 2, 3, 6, 7):
 
-1. Exact evaluation; a pre-activation on a breakpoint sends the point to the kink test (:mod:`.kinks`).
+1. Exact evaluation; a pre-activation on a breakpoint sends the point to the first-order facts of :mod:`.one_sided`
+   (any depth) and then to the kink test (:mod:`.kinks`, one hidden layer).
 2. First order: a nonzero exact gradient gives ``not_critical`` (descent direction -gradient, decrease checked at an
    explicit exact step).
 3. Symmetry tangents (:mod:`.symmetry`): exact rank, and H t = 0 checked exactly (a failure is a bug).
-4. Second order: exact inertia of H (:mod:`spurious.linalg`). A negative eigenvalue gives ``not_local_min`` with an exact
-   direction; nullity = rank of the tangents gives ``strict_local_min`` / ``strict_modulo_symmetry`` (Morse-Bott:
+4. Second order: first the fast route (:mod:`.fast_definite`): a verified float Cholesky (Rump) of the exact H
+   restricted off the tangents proves it positive definite modulo symmetry, or a rounded float eigenvector with
+   d^T H d < 0 checked exactly refutes; above ``ENCLOSURE_MIN_P`` parameters the exact Hessian is not formed at all
+   (exact gradient, rigorous float Hessian enclosure). Otherwise exact inertia of H (:mod:`.inertia`). A negative
+   eigenvalue gives ``not_local_min`` with an exact direction; nullity = rank of the tangents gives ``strict_local_min`` / ``strict_modulo_symmetry`` (Morse-Bott:
    the orbit is a manifold of that dimension through the point, and H is positive definite on a complement of its
    tangent space); more nullity is degenerate and needs a further argument: a higher-order line test along kernel
-   directions (refutes), dead units (the loss is locally independent of their weights), the product-space argument
+   directions, any depth (:mod:`.line_tests`, refutes), dead units (the loss is locally independent of their weights), the product-space argument
    for one hidden layer (:mod:`.product_space`), or zero loss; otherwise ``inconclusive``.
-5. ``global`` from the witness or from a zero loss (:mod:`.globality`).
+5. ``global`` from the witness or from a zero loss (:mod:`.globality`); obvious lower bounds (best constant, loss
+   constant in the parameters) are applied to every path by :mod:`.obvious_global`.
 """
 
 from __future__ import annotations
-
-import random
 
 from flint import fmpq, fmpq_mat
 
 from ..arithmetic import EXACT as EXACT_CONTEXT, evaluate_exact
 from ..arithmetic.passes import forward
 from ..errors import InternalError
-from ..linalg import inertia, min_positive_eigenvalue_bound, nullspace, outside_span, quad_form, rank
+from ..linalg import charpoly_inertia, inertia, min_positive_eigenvalue_bound, rank
 from ..rationals import decimal_str
 from .globality import global_status
 from .symmetry import symmetry_names, symmetry_tangents
 from ..certificate import (EXACT, INCONCLUSIVE, LOCAL_MIN, NON_STRICT_LOCAL_MIN, NOT_CRITICAL, NOT_GLOBAL, NOT_LOCAL_MIN,
                        STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY, Certificate)
 
-__all__ = ["accepts", "run", "descent_step", "line_polynomial"]
+__all__ = ["accepts", "run", "descent_step"]
 
 MAX_HALVINGS = 120
 METHOD = "exact rational (fmpq) second-order analysis"
@@ -39,6 +42,10 @@ METHOD = "exact rational (fmpq) second-order analysis"
 
 def accepts(candidate) -> bool:
     return candidate.problem.exact_capable
+
+
+def _dec(q):
+    return decimal_str(q, 6)
 
 
 def descent_step(problem, point, direction, loss, max_halvings=MAX_HALVINGS):
@@ -56,108 +63,6 @@ def descent_step(problem, point, direction, loss, max_halvings=MAX_HALVINGS):
             return t, new
         t /= 2
     return None
-
-
-def _loss_degree(network) -> int:
-    """An upper bound on the degree of the loss (within one activation pattern) as a polynomial in the parameters."""
-    deg = 1
-    for l in range(1, network.depth):
-        act = network.activations[l - 1]
-        q = 1 if act.kind == "piecewise_linear" else len(act.coefficients) - 1
-        deg = 1 + max(q, 0) * deg
-    return max(2 * deg, 2)
-
-
-def line_polynomial(problem, point, d):
-    """Exact coefficients a_0..a_D of p(t) = loss(point + t d) on a segment [0, tau] inside one pattern.
-
-    Valid for polynomial activations (any depth) and for one-hidden-layer piecewise-linear networks (pre-activations
-    are affine in t there, so equal pieces at both ends mean one pattern on the whole segment). Returns
-    (coefficients, tau) or None when it does not apply.
-    """
-    net = problem.network
-    pl = any(a.kind == "piecewise_linear" for a in net.activations)
-    if pl and net.depth != 2:
-        return None
-    D = _loss_degree(net)
-    tau = fmpq(1)
-    for _ in range(60):
-        if not pl or _same_pieces(problem, point, point.shift(net, d, D * tau)):
-            break
-        tau /= 2
-    else:
-        return None
-    ts = [k * tau for k in range(D + 1)]
-    vals = [evaluate_exact(problem, point.shift(net, d, t), order=0).loss for t in ts]
-    V = fmpq_mat([[t ** e for e in range(D + 1)] for t in ts])
-    a = V.solve(fmpq_mat(D + 1, 1, vals))
-    return [a[e, 0] for e in range(D + 1)], tau
-
-
-def _piece_indices(problem, point):
-    """Index of the linear piece of every first-layer pre-activation (None on a breakpoint); one hidden layer."""
-    fw = forward(EXACT_CONTEXT, problem.network, problem.data.X, [(L.W, L.b) for L in point.layers])
-    return [p for row in fw.piece_index[0] for p in row]
-
-
-def _same_pieces(problem, a, b):
-    """Both points have every pre-activation strictly inside the same piece (one hidden layer: pre-activations
-    are affine along the segment, so the whole segment then lies in one pattern)."""
-    pa, pb = _piece_indices(problem, a), _piece_indices(problem, b)
-    return None not in pa and pa == pb
-
-
-def _line_test(problem, point, H, tangent_rows, ev, reasons, seed=0):
-    """Look along kernel directions of H (beyond the tangents) at the exact line polynomial.
-
-    Returns ("descent", d, order) when the lowest nonzero coefficient proves a decrease, ("flat", e) for an exact
-    flat line not in span(T), or None.
-    """
-    net = problem.network
-    if any(a.kind == "piecewise_linear" for a in net.activations) and net.depth != 2:
-        return None
-    kernel = nullspace(H)
-    rT = rank(tangent_rows) if tangent_rows else 0
-    kernel = [k for k in kernel if outside_span(tangent_rows, k, rT)]
-    if not kernel:
-        return None
-    rng = random.Random(seed)
-    cands = list(kernel) + [tuple(a + b for a, b in zip(u, v)) for u in kernel for v in kernel if u is not v][:12]
-    cands += [tuple(a - b for a, b in zip(u, v)) for u in kernel for v in kernel if u is not v][:12]
-    for _ in range(8):
-        coef = [rng.randint(-3, 3) for _ in kernel]
-        cands.append(tuple(sum((c * k[i] for c, k in zip(coef, kernel)), fmpq(0)) for i in range(H.nrows())))
-    flat = None
-    for d in cands[:40]:
-        if all(x == 0 for x in d):
-            continue
-        res = line_polynomial(problem, point, d)
-        if res is None:
-            return None
-        a, tau = res
-        nz = [(e, c) for e, c in enumerate(a) if e >= 1 and c != 0]
-        if not nz:
-            if flat is None and outside_span(tangent_rows, d, rT):
-                flat = d
-            continue
-        e, c = nz[0]
-        if e % 2 == 1 or c < 0:
-            sgn = -1 if (e % 2 == 1 and c > 0) else 1
-            direction = tuple(sgn * x for x in d)
-            reasons.append(f"along the kernel direction d (d^T H d = 0), loss(x + t d) - loss(x) is exactly the "
-                           f"polynomial with lowest term {c} t^{e} on [0, {_D_str(tau, problem)}] (interpolated from "
-                           f"exact values inside one pattern): "
-                           + ("an odd lowest order, so the loss decreases on one side" if e % 2 else
-                              "a negative even lowest order, so the loss decreases")
-                           + ": not a local minimum")
-            return ("descent", direction, e)
-    if flat is not None:
-        return ("flat", flat)
-    return None
-
-
-def _D_str(tau, problem):
-    return str(_loss_degree(problem.network) * tau)
 
 
 def _dead_units(problem, point, ev):
@@ -331,11 +236,21 @@ def run(candidate) -> Certificate:
     """Exact verdict for a finite-data candidate with piecewise-linear / polynomial activations."""
     problem, point = candidate.problem, candidate.point
     net = problem.network
+    if net.num_params > ENCLOSURE_MIN_P:
+        cert = _large_strict(candidate)
+        if cert is not None:
+            return cert
     ev = evaluate_exact(problem, point, order=2)
     loss = ev.loss
     reasons = [f"exact loss {loss} (= {decimal_str(loss)})"]
     if ev.kinks:
         from .kinks import kink_certificate
+        from .one_sided import first_order_at_kinks
+        cert = first_order_at_kinks(candidate, loss, reasons + [f"{len(ev.kinks)} pre-activation(s) exactly on a "
+                                                                "breakpoint: the loss may not be differentiable"],
+                                    _refute)
+        if cert is not None:
+            return cert
         return kink_certificate(candidate, ev, reasons, _finish_at_kink, _refute)
     P = net.num_params
     reasons.append(f"no pre-activation on a breakpoint: the loss is a polynomial near the point ({P} parameters)")
@@ -348,6 +263,9 @@ def run(candidate) -> Certificate:
     reasons.append("exact gradient is zero: a critical point")
     H = ev.hessian
     tangents, rows, r = _tangent_checks(problem, point, H, reasons)
+    fast = _fast_second_order(candidate, loss, H, rows, r, tangents, reasons)
+    if fast is not None:
+        return fast
     inn = inertia(H)
     reasons.append(f"exact inertia of the Hessian (characteristic polynomial, Descartes' rule): {inn.n_pos} positive, "
                    f"{inn.n_neg} negative, {inn.n_zero} zero eigenvalue(s)")
@@ -358,21 +276,10 @@ def run(candidate) -> Certificate:
                        "loss(x + t d) = loss(x) + t^2/2 d^T H d + O(t^3): not a local minimum")
         return _refute(candidate, NOT_LOCAL_MIN, loss, reasons, d, tangents)
     if inn.n_zero == r:
-        verdict = STRICT_LOCAL_MIN if r == 0 else STRICT_MODULO_SYMMETRY
-        bound = min_positive_eigenvalue_bound(inn.charpoly) if P <= 160 else None
-        if r == 0:
-            reasons.append("the Hessian is positive definite: a strict local minimum")
-        else:
-            reasons.append(f"the Hessian is positive semidefinite with kernel exactly the span of the symmetry "
-                           f"tangents (nullity {inn.n_zero} = {r}): the orbit is a manifold of dimension {r} of "
-                           "critical points of equal loss and H is positive definite on a complement of its tangent "
-                           "space, so (Morse-Bott) the loss is strictly larger off the orbit near the point")
-        if bound is not None:
-            reasons.append(f"smallest nonzero Hessian eigenvalue >= {decimal_str(bound)} (certified root isolation of the "
-                           "characteristic polynomial)")
-        return _finish(candidate, verdict, loss, reasons, tangents, reduced=bound)
+        return _strict(candidate, loss, r, tangents, reasons, inn.charpoly if P <= 160 else None)
     reasons.append(f"the Hessian is positive semidefinite with nullity {inn.n_zero} > {r} (symmetries): degenerate")
-    line = _line_test(problem, point, H, rows, ev, reasons)
+    from .line_tests import kernel_line_test
+    line = kernel_line_test(problem, point, H, rows, reasons)
     if line is not None and line[0] == "descent":
         return _refute(candidate, NOT_LOCAL_MIN, loss, reasons, line[1], tangents)
     flat_dir = line[1] if line is not None else None
@@ -398,3 +305,89 @@ def run(candidate) -> Certificate:
         return _unproven_min(candidate, loss, reasons, tangents, H, rows, ev, flat_dir)
     reasons.append("no argument decides this degenerate critical point: inconclusive")
     return _finish(candidate, INCONCLUSIVE, loss, reasons, tangents)
+
+
+EIGENVALUE_BOUND_MAX_P = 60  # a certified smallest eigenvalue from the characteristic polynomial up to this P
+
+
+def _strict(candidate, loss, r, tangents, reasons, charpoly=None):
+    verdict = STRICT_LOCAL_MIN if r == 0 else STRICT_MODULO_SYMMETRY
+    bound = min_positive_eigenvalue_bound(charpoly) if charpoly is not None else None
+    if r == 0:
+        reasons.append("the Hessian is positive definite: a strict local minimum")
+    else:
+        reasons.append(f"the Hessian is positive semidefinite with kernel exactly the span of the {r} symmetry "
+                       f"tangent direction(s): the orbit is a manifold of dimension {r} of critical points of equal "
+                       "loss and H is positive definite on a complement of its tangent space, so (Morse-Bott) the "
+                       "loss is strictly larger off the orbit near the point")
+    if bound is not None:
+        reasons.append(f"smallest nonzero Hessian eigenvalue >= {_dec(bound)} (certified root isolation of the "
+                       "characteristic polynomial)")
+    return _finish(candidate, verdict, loss, reasons, tangents, reduced=bound)
+
+
+ENCLOSURE_MIN_P = 400  # above this, a strict minimum is first tried without forming the exact Hessian
+
+
+def _large_strict(candidate):
+    """Many parameters: exact loss and gradient (cheap), then the Hessian only as a rigorous float enclosure
+    (:func:`.fast_definite.prove_pd_modulo_tangents_enclosure`). Returns a strict certificate or None."""
+    from .fast_definite import prove_pd_modulo_tangents_enclosure
+
+    problem, point = candidate.problem, candidate.point
+    ev = evaluate_exact(problem, point, order=1)
+    if ev.kinks or any(g != 0 for g in ev.gradient):
+        return None
+    tangents = symmetry_tangents(problem.network, point, problem.loss.weight_decay)
+    rows = [list(t.vector) for t in tangents]
+    r = rank(rows) if rows else 0
+    ok, why = prove_pd_modulo_tangents_enclosure(problem, point, rows)
+    if not ok:
+        return None
+    reasons = [f"exact loss {ev.loss} (= {_dec(ev.loss)})",
+               f"no pre-activation on a breakpoint: the loss is a polynomial near the point "
+               f"({problem.network.num_params} parameters)", "exact gradient is zero: a critical point"]
+    if tangents:
+        reasons.append(f"{len(tangents)} symmetry tangent(s) ({', '.join(symmetry_names(tangents))}); their span "
+                       f"has dimension {r}")
+    reasons.append(why)
+    return _strict(candidate, ev.loss, r, tangents, reasons)
+
+
+def _fast_second_order(candidate, loss, H, rows, r, tangents, reasons):
+    """Decide the two common cases without the characteristic polynomial (:mod:`.fast_definite`): H positive
+    definite modulo the tangents (verified float Cholesky of the exact matrix), or an exact negative direction from
+    a float eigenvector. None: left to exact inertia (degenerate cases, or the float proof failed)."""
+    from .fast_definite import float_negative_direction, prove_pd_modulo_tangents
+
+    ok, why = prove_pd_modulo_tangents(H, rows)
+    if ok:
+        reasons.append(why)
+        charpoly = None
+        if H.nrows() <= EIGENVALUE_BOUND_MAX_P:
+            inn = charpoly_inertia(H)
+            if inn.n_neg or inn.n_zero != r:
+                raise InternalError("verified Cholesky and exact inertia disagree")
+            charpoly = inn.charpoly
+        return _strict(candidate, loss, r, tangents, reasons, charpoly)
+    d = float_negative_direction(H)
+    if d is None:
+        return None
+    q = _quad(H, d)
+    reasons.append(f"exact direction d (a rounded float eigenvector) with d^T H d = {_short(q)} < 0, checked exactly; "
+                   "at a critical point of a polynomial loss(x + t d) = loss(x) + t^2/2 d^T H d + O(t^3): not a "
+                   "local minimum")
+    return _refute(candidate, NOT_LOCAL_MIN, loss, reasons, d, tangents)
+
+
+def _short(q):
+    """An exact rational in full when short, else its decimal value (never raises, whatever its size)."""
+    s = str(q)
+    return s if len(s) <= 60 else f"{_dec(q)} (exact value {len(s)} characters)"
+
+
+def _quad(H, d):
+    n = H.nrows()
+    v = fmpq_mat(n, 1, list(d))
+    return (v.transpose() * H * v)[0, 0]
+

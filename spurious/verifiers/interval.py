@@ -20,7 +20,10 @@ Method (DESIGN.md "Smooth activations, with intervals"; research/verification.md
 4. Saddle: N(y) = y - C grad F(y) maps the ball B(x~, rho) into itself and contracts (sup ||I - C H|| < 1 over the
    box): exactly one critical point in B; d^T H d < 0 over the whole box along a float eigenvector d proves that it
    is not a local minimum (the loss decreases along d to second order).
-5. Anything else (singular reduced Hessian, failed tests) is ``inconclusive`` with the reason.
+5. Second-order necessary condition at the stored point itself (:mod:`.second_order`): a proved d^T H d < 0 there
+   means ``not_local_min`` whether or not the point is critical; tried first when every gradient ball contains 0
+   (no polishing needed), and last before answering ``inconclusive``.
+6. Anything else (singular reduced Hessian, failed tests) is ``inconclusive`` with the reason.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from ..roundoff import U, float_down, float_up, frob_up, gamma, norm2_upper, rum
 from .globality import global_status
 from .newton import polish
 from .numerical import GRAD_TOL
+from .second_order import curvature_upper_bound, negative_curvature_certificate
 from .symmetry import symmetry_names, symmetry_tangents
 from ..certificate import (INCONCLUSIVE, INTERVAL, NOT_CRITICAL, NOT_LOCAL_MIN, STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY,
                        Certificate)
@@ -183,9 +187,12 @@ def analyse(candidate):
         return _inconclusive([str(exc)]), {}
     reasons = [S.gauge] if S.gauge else []
     try:
-        return _run(S, reasons), S.details
+        cert = _run(S, reasons)
     except (_Inconclusive, UnsupportedError) as exc:
-        return _inconclusive(reasons + [str(exc)], S.symmetries), S.details
+        cert = _inconclusive(reasons + [str(exc)], S.symmetries)
+    if cert.verdict == INCONCLUSIVE:  # one proved negative curvature at the point itself still decides
+        cert = negative_curvature_certificate(candidate, cert.reasons, S.symmetries) or cert
+    return cert, S.details
 
 
 def _inconclusive(reasons, symmetries=()):
@@ -198,6 +205,12 @@ def _run(S, reasons):
         stored_grad = S.ball(S.base, 1).gradient
     except _Inconclusive as exc:
         reasons.append(f"gradient at the stored point: {exc}")
+    if stored_grad is not None and not any(g > 0 or g < 0 for g in stored_grad):
+        cert = negative_curvature_certificate(S.candidate, reasons + ["the gradient at the stored point may be 0 "
+                                                                      "(every component's ball contains 0)"],
+                                              S.symmetries)
+        if cert is not None:
+            return cert
     xnorm = float(np.linalg.norm(S.x0))
     tol = POLISH_TOL * (1 + xnorm)
     pol = polish(S.grad_float, S.hess_float, S.x0, S.free, max_move=10 * tol)
@@ -365,13 +378,7 @@ def _saddle(S, xt, g, g_balls, dist, lam, vec, reasons):
                            f"(||C g|| <= {cg:.3g}, sup ||I - C H|| <= {q:.3g} < 1): exactly one critical point in it")
         else:
             reasons.append("existence: the gradient at the centre is exactly 0")
-        m = M.shape[0]
-        s = float(d @ (M @ d))  # |s - d^T M d| <= gamma_{m+1} |d|^T |M| |d|
-        ad = np.abs(d)
-        err = float(up(gamma(m + 1) * float(ad @ (np.abs(M) @ ad)), m + 4))
-        rterm = 0.0 if enc.rad is None else float(up(float(ad @ (enc.rad @ ad)), 2 * m + 4))
-        d2 = float(up(float(d @ d), m + 2))
-        bound = Fraction(s) + Fraction(err) + Fraction(rterm) + Fraction(enc.norm) * Fraction(d2) + Fraction(2.0 ** -900)
+        bound = curvature_upper_bound(enc, d)
         if not bound < 0:
             reasons.append(f"negative curvature not proved over the box (d^T H d <= {float(bound):.3g})")
             continue

@@ -21,6 +21,18 @@ k's part is <g_perp, v_k> + sum_i (mu_i + s(z_i) a_ik) z_i with g_k = X_k^T mu +
    (its critical cone is E_0 ∩ T^perp), so theta is a strict minimum on the slice, and the rescaling action maps
    (group x slice) onto a neighbourhood (a submersion): strict modulo symmetry.
 Everything else (several flat rays at once need a copositivity decision) is ``inconclusive``, naming the kinks.
+
+Duplicated kink samples. Samples of unit k whose inputs (x_i, 1) are positive multiples c of another kink sample's
+have pre-activation c z on the same side of the kink; their terms merge into the representative's (a_ik += c a_jk,
+same slope on every cone), so general position is required only of the distinct directions.
+
+Depth. Before this test, the exact path runs :mod:`.one_sided` at every depth (an existing nonzero partial derivative
+gives ``not_critical``, a negative one-sided derivative ``not_local_min``). Steps 2-4 above are one hidden layer
+only, and do not carry over as stated: with a kink in layer l >= 2 the kinked pre-activation is a polynomial (not
+linear) in the earlier weights, so {z = 0} is not a subspace and the sign cones are not polyhedral; with a kink in
+layer 1 of a deeper net, the later layers' pieces depend on the side taken, so the fixed-slope loss L_sigma is not
+one polynomial per cone of the first-layer kink pairs alone. Such points are ``inconclusive`` unless a first-order
+fact or the zero/obvious-global bound decides them.
 """
 
 from __future__ import annotations
@@ -56,13 +68,25 @@ def kink_certificate(candidate, ev, reasons, finish, refute):
         return finish(candidate, INCONCLUSIVE, loss, reasons)
     oh = OneHidden(problem, point)
     s_minus, s_plus = act.slopes
-    B = {}
+    B, copies = {}, {}
     for _, k, i in kinks:
-        if any(x != 0 for x in oh.xbar(i)):
+        xb = oh.xbar(i)
+        if not any(x != 0 for x in xb):
+            continue
+        rep = next((r for r in B.get(k, []) if _positive_multiple(xb, oh.xbar(r)) is not None), None)
+        if rep is None:
             B.setdefault(k, []).append(i)
-    if sum(len(v) for v in B.values()) < len(kinks):
+            copies[(k, i)] = [(i, fmpq(1))]
+        else:
+            copies[(k, rep)].append((i, _positive_multiple(xb, oh.xbar(rep))))
+    if sum(len(v) for v in copies.values()) < len(kinks):
         reasons.append("kink pairs whose input (x_i, 1) is 0 have pre-activation 0 for EVERY parameter value: "
                        "they contribute sigma(0) = 0 identically and are not kinks of the loss")
+    merged = sum(len(v) - 1 for v in copies.values())
+    if merged:
+        reasons.append(f"{merged} kink sample(s) duplicate another one's input (x_i, 1) up to a positive factor c: "
+                       "their pre-activation is c z, on the same side of the kink, so each is merged into its "
+                       "representative (its term c a_i z joins the representative's a z)")
     for k, idx in B.items():
         if rank([oh.xbar(i) for i in idx]) < len(idx):
             reasons.append(f"unit {k}: the inputs (x_i, 1) of its {len(idx)} kink sample(s) are linearly dependent "
@@ -74,7 +98,8 @@ def kink_certificate(candidate, ev, reasons, finish, refute):
     if loss0 != loss:
         raise InternalError("kink test: fixed-slope loss differs from the exact loss")
     R = residuals(oh, S0, [[fmpq(0)] * oh.n for _ in range(oh.k)])
-    a = {(i, k): 2 * oh.c * sum((R[i][o] * oh.W2[o][k] for o in range(oh.dout)), fmpq(0))
+    a = {(i, k): sum((cf * 2 * oh.c * sum((R[j][o] * oh.W2[o][k] for o in range(oh.dout)), fmpq(0))
+                      for j, cf in copies[(k, i)]), fmpq(0))
          for k, idx in B.items() for i in idx}
     P = oh.P
     # 1. coordinates whose derivative is an ordinary one
@@ -140,7 +165,7 @@ def kink_certificate(candidate, ev, reasons, finish, refute):
     rT = rank(T) if T else 0
     if flat_rays:
         return _flat_ray_decision(candidate, oh, loss, reasons, rows_B, flat_rays, S0, (s_minus, s_plus), T, rT,
-                                  tangents, finish, refute)
+                                  tangents, finish, refute, copies)
     Zs = nullspace(to_mat([r for _, r in rows_B] + T))
     Hr = compress(H0, Zs)
     inn = inertia(Hr, want_direction=False)
@@ -156,6 +181,15 @@ def kink_certificate(candidate, ev, reasons, finish, refute):
     reasons.append(f"the Hessian on E_0 ∩ T^perp is only semidefinite (nullity {inn.n_zero}): degenerate at a kink: "
                    "inconclusive")
     return finish(candidate, INCONCLUSIVE, loss, reasons, tangents)
+
+
+def _positive_multiple(u, v):
+    """c > 0 with u = c v exactly, or None."""
+    j = next((t for t, x in enumerate(v) if x != 0), None)
+    if j is None or u[j] == 0:
+        return None
+    c = u[j] / v[j]
+    return c if c > 0 and all(a == c * b for a, b in zip(u, v)) else None
 
 
 def _negative_in(Z, H):
@@ -174,7 +208,8 @@ def _negative_in(Z, H):
 MAX_FLAT_CHOICES = 1024
 
 
-def _flat_ray_decision(candidate, oh, loss, reasons, rows_B, flat_rays, S0, slopes, T, rT, tangents, finish, refute):
+def _flat_ray_decision(candidate, oh, loss, reasons, rows_B, flat_rays, S0, slopes, T, rT, tangents, finish, refute,
+                       copies):
     """Second order when some kink rays are flat (first-order term 0 along them).
 
     For each choice of one flat side per flat pair, the critical cone lies in E_F = {z = 0 on the non-flat pairs}
@@ -204,7 +239,8 @@ def _flat_ray_decision(candidate, oh, loss, reasons, rows_B, flat_rays, S0, slop
     for choice in choices:
         S = [row[:] for row in S0]
         for (k, i), sg in choice:
-            S[k][i] = s_plus if sg > 0 else s_minus
+            for j, _ in copies[(k, i)]:  # merged copies sit on the same side
+                S[k][j] = s_plus if sg > 0 else s_minus
         _, _, Hs = fixed_slope_derivatives(oh, S)
         d = _negative_in(EF, Hs)
         if d is not None:
