@@ -66,7 +66,7 @@ def register(family: Family) -> Family:
 
 
 _FAMILY_MODULES = ("yun_smooth", "constant_output", "safran_shamir", "single_neuron", "split_neuron",
-                   "narrow_strict", "quadratic_narrow")
+                   "narrow_strict", "quadratic_narrow", "planted")
 
 
 def _load():
