@@ -15,10 +15,14 @@ __version__ = "0.1.0"
 
 __all__ = ["Candidate", "load_candidate", "loads_candidate", "Network", "Point", "Problem", "FiniteData",
            "GaussianData", "Loss", "make_activation", "InputError", "SpuriousError", "Catalog", "construct",
-           "__version__"]
+           "find", "__version__"]
 
 
 def __getattr__(name):  # lazy: the catalog pulls in SQLAlchemy and the verifiers
+    if name == "find":
+        from .find import find
+
+        return find
     if name == "Catalog":
         from .catalog import Catalog
 

@@ -411,8 +411,13 @@ def _rank_ok(net, fl, layers):
     """Float estimate of C2: Q^T J^T J Q well conditioned (Q: complement of the tangents)."""
     J = fl.jacobian(layers)
     Q = _complement(_tangents_float(net, layers), net.num_params)
-    ev = np.linalg.eigvalsh(Q.T @ J.T @ J @ Q)
-    return ev[0] > 1e-12 * max(ev[-1], 1e-300)
+    A = Q.T @ J.T @ J @ Q
+    ev = np.linalg.eigvalsh(A)
+    try:
+        np.linalg.cholesky(A)
+    except np.linalg.LinAlgError:
+        return False
+    return ev[0] > 1e-11 * max(ev[-1], 1e-300)
 
 
 def _weak_unit_variants(net, X, layers, rng):
