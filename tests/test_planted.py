@@ -62,10 +62,16 @@ def test_large_residual_is_never_certified_a_minimum():
 def test_large_residual_makes_the_construction_shrink_the_weak_unit():
     """With the curvature check on, the same scale is absorbed by a smaller eta, and the result is certified."""
     plain = plant(widths=(2, 3, 3, 1), activation="relu", seed=1)
-    scaled = plant(widths=(2, 3, 3, 1), activation="relu", seed=1, residual="10000")
+    scaled = plant(widths=(2, 3, 3, 1), activation="relu", seed=1, residual="100")
     assert fmpq(scaled.meta["params"]["eta"]) < fmpq(plain.meta["params"]["eta"])
     cert = verify(scaled)
     assert (cert.verdict, cert.glob) == (STRICT_MODULO_SYMMETRY, NOT_GLOBAL)
+
+
+@pytest.mark.slow
+def test_huge_residual_rejected_by_the_construction():
+    with pytest.raises(InputError, match="C5"):
+        plant(widths=(2, 3, 3, 1), activation="relu", seed=1, residual="10000000000")
 
 
 def test_linear_activation_is_rejected_with_the_theorem():

@@ -61,10 +61,11 @@ __all__ = ["planted", "plant", "FAMILY", "REFERENCE", "default_samples"]
 
 REFERENCE = ("spurious (planted minimum: point first, data from the left null space of the Jacobian, weak-unit "
              "witness); see constructions.md section 15")
-MAX_HALVINGS = 24
+MAX_HALVINGS = 16
 WITNESS_TRIES = 8
 MAX_PARAMS = 2000
 POINT_TRIES = 12
+MIN_SV_RATIO = 1e-6
 SMOOTH_GAIN = 3  # larger pre-activations: more nonlinear units, a better-conditioned Jacobian
 
 
@@ -74,7 +75,7 @@ def default_samples(widths, activation) -> int:
     net = Network.make(tuple(widths), activation)
     free = net.num_params - _symmetry_dim(net)
     din = widths[-3] + 1
-    extra = 0 if net.activations[-1].kind == "piecewise_linear" else widths[-2] * din * (din + 1) // 2
+    extra = 0 if net.activations[-1].kind == "piecewise_linear" else len(_curvature_units(net)) * din * (din + 1) // 2
     return max(4, math.ceil((2 * free + extra + 10) / widths[-1]))
 
 
@@ -130,7 +131,7 @@ def _random_point(net, X, rng, eta):
             W = [[_round(rng.choice([-1, 1]) * rng.uniform(0.5, 1.5), 8) for _ in range(din)] for _ in range(dout)]
             layers.append(_with_eta([(W, [fmpq(0)] * dout)], eta)[0])
             break
-        gain = 1 if act_kind(net, l) == "piecewise_linear" else SMOOTH_GAIN
+        gain = SMOOTH_GAIN if act_kind(net, l) == "smooth" else 1
         W = [[_round(gain * rng.normal() / math.sqrt(din), 16) for _ in range(din)] for _ in range(dout)]
         for row in W:
             if all(w == 0 for w in row):
@@ -248,16 +249,16 @@ def _complement(T, P):
     return np.eye(P) if T.shape[1] == 0 else scipy.linalg.null_space(T.T)
 
 
-def _curvature_ratio(fl, layers, J, r, Q):
-    """Smallest generalised eigenvalue of (Q^T E(r) Q, Q^T J^T J Q); None when Q^T J^T J Q is not PD (C2 fails)."""
-    A = Q.T @ J.T @ J @ Q
-    try:
-        C = np.linalg.cholesky(A)
-    except np.linalg.LinAlgError:
+def _curvature_ratio(net, fl, layers, J, r):
+    """Smallest generalised eigenvalue of (E(r), J^T J) on the complement of the tangents, in parameters scaled to
+    unit Jacobian columns (invariant under the scaling, better conditioned); None when C2 fails numerically."""
+    red = _reduced(net, J, layers)
+    if red is None:
         return None
-    B = Q.T @ fl.curvature(layers, r) @ Q
-    Ci = np.linalg.inv(C)
-    return float(np.linalg.eigvalsh(Ci @ B @ Ci.T).min())
+    d, Q, S, Vt = red
+    B = Q.T @ (fl.curvature(layers, r) / np.outer(d, d)) @ Q
+    M = (Vt @ B @ Vt.T) / np.outer(S, S)
+    return float(np.linalg.eigvalsh((M + M.T) / 2).min())
 
 
 def _project_float(J, v):
@@ -381,24 +382,31 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
                          f"got n = {n}")
     rng = np.random.default_rng(seed)
     X = _random_inputs(n, widths[0], rng)
-    fl = None
+    fl, result, failed = None, None, "C2"
+    eta0 = eta
     for _ in range(POINT_TRIES):  # C2 fails when too few activation regions carry samples: draw another point
-        layers = _random_point(net, X, rng, eta)
+        layers = _random_point(net, X, rng, eta0)
         fl = fl or _Float(net, X, layers)
-        if _rank_ok(net, fl, layers):
-            break
-    else:
-        raise InputError(f"planted: condition C2 violated: rank J < P - dim T = {P - tdim} for {POINT_TRIES} random "
-                         "points; try more samples (n) or another seed")
-    witnesses = _weak_unit_variants(net, X, layers, rng)
-    for _ in range(MAX_HALVINGS):
-        layers = _with_eta(layers, eta)
-        result = _attempt(net, act, fl, layers, witnesses, eta, scale, check_curvature)
+        if not _rank_ok(net, fl, layers):
+            continue
+        witnesses = _weak_unit_variants(net, X, layers, rng)
+        eta = eta0
+        for _ in range(MAX_HALVINGS):
+            layers = _with_eta(layers, eta)
+            result = _attempt(net, act, fl, layers, witnesses, eta, scale, check_curvature)
+            if result is not None:
+                break
+            eta /= 2
         if result is not None:
             break
-        eta /= 2
+        failed = "C5"
     else:
-        raise InputError(f"planted: condition C5 violated: the float curvature check failed down to eta = {eta}")
+        if failed == "C2":
+            raise InputError(f"planted: condition C2 violated: rank J < P - dim T = {P - tdim} (or J too ill-"
+                             f"conditioned to choose r) for {POINT_TRIES} random points; try more samples (n) or "
+                             "another seed")
+        raise InputError(f"planted: condition C5 violated: the float curvature check failed for {POINT_TRIES} points "
+                         f"(eta halved down to {eta})")
     return _candidate(net, act, X, layers, result, seed, eta, scale, n)
 
 
@@ -408,16 +416,21 @@ def _with_eta(layers, eta):
 
 
 def _rank_ok(net, fl, layers):
-    """Float estimate of C2: Q^T J^T J Q well conditioned (Q: complement of the tangents)."""
-    J = fl.jacobian(layers)
-    Q = _complement(_tangents_float(net, layers), net.num_params)
-    A = Q.T @ J.T @ J @ Q
-    ev = np.linalg.eigvalsh(A)
-    try:
-        np.linalg.cholesky(A)
-    except np.linalg.LinAlgError:
-        return False
-    return ev[0] > 1e-11 * max(ev[-1], 1e-300)
+    """Float estimate of C2: J, with equilibrated columns, well conditioned on the complement of the tangents."""
+    return _reduced(net, fl.jacobian(layers), layers) is not None
+
+
+def _reduced(net, J, layers):
+    """(d, Q, S, Vt): parameter scaling d (column norms of J), an orthonormal basis Q of the complement of the scaled
+    tangents, and the SVD of (J / d) Q; None when its condition number exceeds 1/MIN_SV_RATIO (float curvature
+    estimates would not be trustworthy: C2 counts as failed for this point)."""
+    d = np.linalg.norm(J, axis=0)
+    if d.min() == 0:
+        return None
+    T = _tangents_float(net, layers) * d[:, None]
+    Q = _complement(T, net.num_params)
+    _, S, Vt = np.linalg.svd((J / d) @ Q, full_matrices=False)
+    return (d, Q, S, Vt) if S[-1] > MIN_SV_RATIO * S[0] else None
 
 
 def _weak_unit_variants(net, X, layers, rng):
@@ -465,19 +478,24 @@ def _attempt(net, act, fl, layers, witnesses, eta, scale, check_curvature):
     alpha = float(np.dot(delta, delta) / np.dot(u, delta))
     r = -alpha * u * float(scale)
     if check_curvature:
-        ratio = _curvature_ratio(fl, layers, J, r, Q)
-        if ratio is None:
-            raise InputError("planted: condition C2 violated: J^T J is singular on the complement of the symmetry "
-                             "tangents (rank J < P - dim T); try another seed or more samples")
-        if ratio < -0.5:
+        ratio = _curvature_ratio(net, fl, layers, J, r)
+        if ratio is None or ratio < -0.5:
             return None
     return {"witness": wl, "alpha": alpha, "u": u, "r_float": r, "F_float": F}
 
 
+def _curvature_units(net):
+    """Units whose own curvature block is cancelled: the weak unit; with one hidden layer and a smooth activation
+    every unit (then E(r) = 0 exactly up to rounding, and any residual size works)."""
+    if net.depth == 2 and net.activations[0].kind == "smooth":
+        return range(net.widths[1])
+    return range(1)
+
+
 def _weak_curvature_features(net, fl, layers):
-    """Columns sigma''(z_k) h_a h_b (every unit k of the last hidden layer, its inputs h with a 1 appended): r
-    orthogonal to them makes each unit's own curvature block sum_i r_i Hess_{w_k} f_i vanish; with one hidden layer
-    E(r) = 0 then (N x k; empty for piecewise-linear units)."""
+    """Columns sigma''(z_k) h_a h_b (units k of :func:`_curvature_units`, their inputs h with a 1 appended): r
+    orthogonal to them makes each such unit's own curvature block sum_i r_i Hess_{w_k} f_i vanish (N x k; empty for
+    piecewise-linear units)."""
     act = net.activations[-1]
     if act.kind == "piecewise_linear":
         return np.zeros((len(fl.Xq) * net.widths[-1], 0))
@@ -493,7 +511,7 @@ def _weak_curvature_features(net, fl, layers):
     W, b = layers_t[net.depth - 2]
     s2 = act.evaluate(TORCH, h @ W.T + b)[2].numpy()  # n x d_{L-1}
     ht = np.hstack([h.numpy(), np.ones((h.shape[0], 1))])
-    cols = [s2[:, k] * ht[:, a] * ht[:, c] for k in range(s2.shape[1])
+    cols = [s2[:, k] * ht[:, a] * ht[:, c] for k in _curvature_units(net)
             for a in range(ht.shape[1]) for c in range(a, ht.shape[1])]
     out = np.array(cols).T
     return np.repeat(out, net.widths[-1], axis=0) if net.widths[-1] > 1 else out
@@ -559,6 +577,14 @@ def _exact_labels(net, X, layers, res, scale):
         raise InputError(f"planted: condition C2 violated: rank J < P - dim T = {need} (exact); try another seed or "
                          "more samples") from None
     perp = uq - Jc * coef
+    K = _exact_curvature_features(net, X, layers)
+    if K:  # r orthogonal to the weak units' curvature features too (exactly): their curvature blocks vanish
+        A = fmpq_mat([list(row[c] for c in cols) + list(k) for row, k in zip(J, K)])
+        try:
+            coef = (A.transpose() * A).solve(A.transpose() * uq)
+            perp = uq - A * coef
+        except ZeroDivisionError:
+            pass  # features dependent on range J: keep the projection on (range J)^perp
     dd = sum((delta[i, 0] ** 2 for i in range(N)), fmpq(0))
     alpha = _simple_rational(res["alpha"]) * scale
     r = [-alpha * perp[i, 0] for i in range(N)]
@@ -576,6 +602,27 @@ def _exact_labels(net, X, layers, res, scale):
                                "(all exact)"}
 
 
+def _exact_curvature_features(net, X, layers):
+    """Exact rows of the curvature features of :func:`_weak_curvature_features` (N x k lists; [] for PL)."""
+    act = net.activations[-1]
+    if act.kind != "polynomial":
+        return []
+    H = [list(col) for col in zip(*X)]
+    for l in range(1, net.depth - 1):
+        W, b = layers[l - 1]
+        H = _apply(net.activations[l - 1], _preacts(W, b, H))
+    W, b = layers[net.depth - 2]
+    Z = _preacts(W, b, H)
+    n = len(X)
+    ht = [[H[a][i] for a in range(len(H))] + [fmpq(1)] for i in range(n)]
+    rows = []
+    for i in range(n):
+        s2 = [act.evaluate(EXACT, Z[k][i])[2] for k in _curvature_units(net)]
+        row = [s * ht[i][a] * ht[i][c] for s in s2 for a in range(len(ht[i])) for c in range(a, len(ht[i]))]
+        rows += [row] * net.widths[-1]
+    return rows
+
+
 def _simple_rational(x):
     """A short rational >= x (relative 2^-20): alpha only needs to exceed |delta|^2 / (2 |P_perp delta|^2)."""
     e = math.floor(math.log2(abs(x))) if x else 0
@@ -590,11 +637,15 @@ FAMILY = dict(
     architectures="any depth >= 1 hidden layer, any widths (P <= 2000)",
     strict="yes: strict modulo rescaling (exact path) / strict (interval path, smooth)",
     summary="point first, labels from the left null space of the Jacobian; witness: a weak unit rewired",
-    params=(Param("widths", (2, 3, 3, 1), "any, >= 1 hidden layer", "architecture d_0,...,d_L"),
-            Param("activation", "relu", "any except linear", "hidden activation"),
-            Param("n", None, "n d_L > P - dim T (default: about 1.5 (P - dim T))", "samples"),
-            Param("seed", 0, ">= 0", "random data and point"),
-            Param("eta", "1/4", "> 0 (halved until the curvature check holds)", "outgoing weight of the weak unit"),
-            Param("residual", "1", "> 0", "scale of the residual r after it is chosen (1: as chosen)")),
+    params=(Param("widths", (2, 3, 3, 1), "any, >= 1 hidden layer", "architecture d_0,...,d_L", kind="widths"),
+            Param("activation", "relu", "any except linear", "hidden activation", kind="activation"),
+            Param("n", None, "n d_L > P - dim T (default: about 2 (P - dim T) + 10)", "samples", kind="int", min=1,
+                  max=5000),
+            Param("seed", 0, ">= 0", "random data and point", kind="int", min=0),
+            Param("eta", "1/4", "> 0 (halved until the curvature check holds)", "outgoing weight of the weak unit",
+                  kind="rational", min="0"),
+            Param("residual", "1", "> 0", "scale of the residual r after it is chosen (1: as chosen)",
+                  kind="rational", min="0")),
     function=planted,
+    covers=lambda widths, activation: len(widths) >= 3 and not activation.is_linear,
 )
