@@ -130,6 +130,13 @@ def find(widths, activation="relu", *, strict=True, data=None, seed=0, budget=12
             res.tried.append(line)
             say(line)
             return False
+        except (KeyboardInterrupt, MemoryError):
+            raise
+        except Exception as exc:  # a route that fails (e.g. a family's float search found nothing) is not fatal
+            line = f"{route}: failed ({type(exc).__name__}: {exc})"
+            res.tried.append(line)
+            say(line)
+            return False
         return consider(route, cand, cert, time.monotonic() - t)
 
     def consider(route, cand, cert, seconds):
@@ -168,29 +175,37 @@ def find(widths, activation="relu", *, strict=True, data=None, seed=0, budget=12
         _search_route(attempt, widths, act, data, seed, budget - (time.monotonic() - t0), res)
         return done()
 
-    # families (their range checks decide whether they cover the request)
+    # families (their range checks decide whether they cover the request): each family's first parameter set, then
+    # planting, then the rest of each family's walk
+    walks = []
     for fam in _families_for():
-        if out_of_time():
-            return done()
         names = {p.name for p in fam.params}
         walk = [{}]
         if "seed" in names:
             walk = [{"seed": seed + s} for s in range(FAMILY_SEEDS)]
         if "which" in names:
             walk = [dict(w, which=k) for k in range(FAMILY_WHICH) for w in walk]
-        for extra in walk:
-            if out_of_time():
-                return done()
-            params = dict(extra, widths=widths, activation=act)
-            label = f"family {fam.name} " + " ".join(f"{k}={v}" for k, v in extra.items())
-            covered = _covers(fam, params)
-            if covered is not True:
-                res.tried.append(f"family {fam.name}: does not cover this architecture ({covered})")
-                break
-            if attempt(label.strip(), lambda p=params, f=fam: _construct(f.name, p)):
-                return done()
+        covered = _covers(fam, {"widths": widths, "activation": act})
+        if covered is not True:
+            res.tried.append(f"family {fam.name}: does not cover this architecture ({covered})")
+            continue
+        walks.append((fam, walk))
 
-    # planting
+    def run_family(fam, extra):
+        params = dict(extra, widths=widths, activation=act)
+        label = (f"family {fam.name} " + " ".join(f"{k}={v}" for k, v in extra.items())).strip()
+        return attempt(label, lambda p=params, f=fam: _construct(f.name, p))
+
+    excluded = set()
+    for fam, walk in walks:
+        if out_of_time():
+            return done()
+        n_before = len(res.tried)
+        if run_family(fam, walk[0]):
+            return done()
+        if "not applicable" in res.tried[n_before]:
+            excluded.add(fam.name)  # its range check rejects the architecture: no other parameters will help
+
     from .constructions.planted import plant
 
     for s in range(PLANT_SEEDS):
@@ -198,6 +213,15 @@ def find(widths, activation="relu", *, strict=True, data=None, seed=0, budget=12
             return done()
         if attempt(f"planted seed={seed + s}", lambda s=s: plant(widths=widths, activation=act, seed=seed + s)):
             return done()
+
+    for fam, walk in walks:
+        if fam.name in excluded:
+            continue
+        for extra in walk[1:]:
+            if out_of_time():
+                return done()
+            if run_family(fam, extra):
+                return done()
 
     # bounded search on generated data
     if not out_of_time():

@@ -66,6 +66,8 @@ WITNESS_TRIES = 8
 MAX_PARAMS = 2000
 POINT_TRIES = 12
 MIN_SV_RATIO = 1e-6
+SMOOTH_POINTS = 6
+FULL_MAX_P = 40
 SMOOTH_GAIN = 3  # larger pre-activations: more nonlinear units, a better-conditioned Jacobian
 
 
@@ -74,6 +76,9 @@ def default_samples(widths, activation) -> int:
     well-conditioned J^T J."""
     net = Network.make(tuple(widths), activation)
     free = net.num_params - _symmetry_dim(net)
+    if _full_cancellation(net):
+        P = net.num_params
+        return math.ceil((P * (P + 1) // 2 + P + 30) / widths[-1])
     din = widths[-3] + 1
     extra = 0 if net.activations[-1].kind == "piecewise_linear" else len(_curvature_units(net)) * din * (din + 1) // 2
     return max(4, math.ceil((2 * free + extra + 10) / widths[-1]))
@@ -384,9 +389,12 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
     X = _random_inputs(n, widths[0], rng)
     fl, result, failed = None, None, "C2"
     eta0 = eta
+    smooth = act.kind == "smooth"
     for _ in range(POINT_TRIES):  # C2 fails when too few activation regions carry samples: draw another point
         layers = _random_point(net, X, rng, eta0)
         fl = fl or _Float(net, X, layers)
+        if smooth:  # the interval proof needs a well-conditioned Hessian: keep the best of a few points
+            layers = _best_conditioned(net, X, fl, rng, eta0, layers)
         if not _rank_ok(net, fl, layers):
             continue
         witnesses = _weak_unit_variants(net, X, layers, rng)
@@ -418,6 +426,21 @@ def _with_eta(layers, eta):
 def _rank_ok(net, fl, layers):
     """Float estimate of C2: J, with equilibrated columns, well conditioned on the complement of the tangents."""
     return _reduced(net, fl.jacobian(layers), layers) is not None
+
+
+def _best_conditioned(net, X, fl, rng, eta, first, tries=SMOOTH_POINTS):
+    """Among ``first`` and tries - 1 more random points, the one whose Jacobian is best conditioned."""
+    def quality(layers):
+        red = _reduced(net, fl.jacobian(layers), layers)
+        return -1.0 if red is None else red[2][-1] / red[2][0]
+
+    best, q = first, quality(first)
+    for _ in range(tries - 1):
+        cand = _random_point(net, X, rng, eta)
+        qc = quality(cand)
+        if qc > q:
+            best, q = cand, qc
+    return best
 
 
 def _reduced(net, J, layers):
@@ -458,7 +481,8 @@ def _attempt(net, act, fl, layers, witnesses, eta, scale, check_curvature):
     P = net.num_params
     T = _tangents_float(net, layers)
     Q = _complement(T, P)
-    A = np.hstack([J, _weak_curvature_features(net, fl, layers)])
+    feats = _hessian_features(fl, layers) if _full_cancellation(net) else _weak_curvature_features(net, fl, layers)
+    A = np.hstack([J, feats])
     best = None
     for wl in witnesses:
         wl = _with_eta(wl, eta)
@@ -482,6 +506,23 @@ def _attempt(net, act, fl, layers, witnesses, eta, scale, check_curvature):
         if ratio is None or ratio < -0.5:
             return None
     return {"witness": wl, "alpha": alpha, "u": u, "r_float": r, "F_float": F}
+
+
+def _full_cancellation(net) -> bool:
+    """Smooth activations, two or more hidden layers, few parameters: r is made orthogonal to every entry of every
+    per-sample Hessian, so E(r) = 0 (up to rounding) and the Hessian is 2c J^T J at any residual size."""
+    return net.depth >= 3 and net.activations[0].kind == "smooth" and net.num_params <= FULL_MAX_P
+
+
+def _hessian_features(fl, layers):
+    """N x P(P+1)/2: entry (a, b), a <= b, of the Hessian of each output f_i, as columns (float64)."""
+    from torch.func import hessian
+
+    theta = fl.theta(layers)
+    X = fl.model.X
+    H = hessian(lambda th: fl.model.forward(th, X).reshape(-1))(theta).numpy()  # N x P x P
+    iu = np.triu_indices(H.shape[1])
+    return H[:, iu[0], iu[1]]
 
 
 def _curvature_units(net):
