@@ -68,6 +68,7 @@ POINT_TRIES = 12
 MIN_SV_RATIO = 1e-6
 SMOOTH_POINTS = 6
 FULL_MAX_P = 40
+FULL_HALVINGS = 3  # E(r) ~ 0 there: eta hardly matters
 SMOOTH_GAIN = 3  # larger pre-activations: more nonlinear units, a better-conditioned Jacobian
 
 
@@ -266,11 +267,6 @@ def _curvature_ratio(net, fl, layers, J, r):
     return float(np.linalg.eigvalsh((M + M.T) / 2).min())
 
 
-def _project_float(J, v):
-    coef, *_ = np.linalg.lstsq(J, v, rcond=None)
-    return v - J @ coef
-
-
 # exact Jacobian (interim: replaced by the kernel's jacobian once the arithmetic pass lands) ----------------------
 def _exact_jacobian(net, X, layers):
     """(F, J) exactly: F the N = n d_L outputs (sample-major), J the N x P Jacobian (lists of fmpq)."""
@@ -399,12 +395,15 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
             continue
         witnesses = _weak_unit_variants(net, X, layers, rng)
         eta = eta0
-        for _ in range(MAX_HALVINGS):
+        for _ in range(FULL_HALVINGS if _full_cancellation(net) else MAX_HALVINGS):
             layers = _with_eta(layers, eta)
             result = _attempt(net, act, fl, layers, witnesses, eta, scale, check_curvature)
             if result is not None:
                 break
             eta /= 2
+        if result == "C2":  # ill-conditioned at this eta: another point
+            result = None
+            continue
         if result is not None:
             break
         failed = "C5"
@@ -482,7 +481,8 @@ def _attempt(net, act, fl, layers, witnesses, eta, scale, check_curvature):
     T = _tangents_float(net, layers)
     Q = _complement(T, P)
     feats = _hessian_features(fl, layers) if _full_cancellation(net) else _weak_curvature_features(net, fl, layers)
-    A = np.hstack([J, feats])
+    U, sv, _ = np.linalg.svd(np.hstack([J, feats]), full_matrices=False)
+    U = U[:, sv > 1e-12 * sv[0]]  # orthonormal basis of range [J, features]: one SVD for all witnesses
     best = None
     for wl in witnesses:
         wl = _with_eta(wl, eta)
@@ -492,7 +492,7 @@ def _attempt(net, act, fl, layers, witnesses, eta, scale, check_curvature):
         except InputError:
             continue
         delta = fl.outputs(wl) - F
-        u = _project_float(A, delta)
+        u = delta - U @ (U.T @ delta)
         cos = np.linalg.norm(u) / max(np.linalg.norm(delta), 1e-300)
         if best is None or cos > best[0]:
             best = (cos, wl, delta, u)
@@ -503,7 +503,9 @@ def _attempt(net, act, fl, layers, witnesses, eta, scale, check_curvature):
     r = -alpha * u * float(scale)
     if check_curvature:
         ratio = _curvature_ratio(net, fl, layers, J, r)
-        if ratio is None or ratio < -0.5:
+        if ratio is None:
+            return "C2"
+        if ratio < -0.5:
             return None
     return {"witness": wl, "alpha": alpha, "u": u, "r_float": r, "F_float": F}
 
