@@ -41,7 +41,7 @@ from .problem import FiniteData, GaussianData, Loss, Problem
 
 __version__ = "0.1.0"
 
-__all__ = ["construct", "verify", "load_candidate", "loads_candidate", "Catalog", "Certificate", "Candidate",
+__all__ = ["construct", "find", "verify", "load_candidate", "loads_candidate", "Catalog", "Certificate", "Candidate",
            "Network", "Point", "Problem", "FiniteData", "GaussianData", "Loss", "make_activation", "InputError",
            "SpuriousError", "__version__"]
 
@@ -49,6 +49,7 @@ __all__ = ["construct", "verify", "load_candidate", "loads_candidate", "Catalog"
 # SQLAlchemy, no proof path is loaded until it is needed)
 _LAZY = {
     "construct": ("spurious.constructions", "construct"),
+    "find": ("spurious.find", "find"),
     "verify": ("spurious.verifiers", "verify"),
     "Catalog": ("spurious.catalog", "Catalog"),
     "Certificate": ("spurious.certificate", "Certificate"),

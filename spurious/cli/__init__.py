@@ -97,7 +97,7 @@ def cli():
 def _register():
     from . import verify  # noqa: F401  (each module adds its commands to `cli`)
 
-    for name in ("construct", "catalog", "claims", "bound", "search", "report"):
+    for name in ("construct", "catalog", "claims", "bound", "search", "report", "find"):
         try:
             __import__(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:

@@ -23,18 +23,48 @@ __all__ = ["Family", "Param", "register", "families", "get_family", "construct"]
 
 @dataclass(frozen=True)
 class Param:
-    """One declared parameter: name, default, human-readable range, description."""
+    """One declared parameter: name, default, human-readable range, description, and the range as data.
+
+    ``kind``: ``int``, ``rational``, ``widths``, ``activation``, ``choice``, ``path`` or ``""`` (undeclared);
+    ``min``/``max`` bound an ``int``/``rational`` (inclusive), ``choices`` lists a ``choice``'s values.
+    ``construct`` enforces the declared bounds; ``spurious constructions --json`` lists them (``find`` reads them).
+    """
 
     name: str
     default: object = None
     range: str = ""
     description: str = ""
+    kind: str = ""
+    min: object = None
+    max: object = None
+    choices: tuple = ()
 
     def to_json(self):
         default = self.default if isinstance(self.default, (int, str, type(None))) else str(self.default)
         if isinstance(self.default, tuple):
             default = list(self.default)
-        return {"name": self.name, "default": default, "range": self.range, "description": self.description}
+        out = {"name": self.name, "default": default, "range": self.range, "description": self.description}
+        if self.kind:
+            out.update(kind=self.kind, min=None if self.min is None else str(self.min),
+                       max=None if self.max is None else str(self.max), choices=list(self.choices))
+        return out
+
+    def check(self, value):
+        """Enforce the declared range (an InputError names the parameter and the bound)."""
+        if value is None or not self.kind:
+            return
+        if self.kind in ("int", "rational"):
+            from ..rationals import parse_number
+
+            v = parse_number(value, self.name) if not isinstance(value, int) else value
+            if self.kind == "int" and v != int(v):
+                raise InputError(f"{self.name}: expected an integer, got {value!r}")
+            if self.min is not None and v < parse_number(self.min, self.name):
+                raise InputError(f"{self.name}: must satisfy {self.name} >= {self.min}, got {value}")
+            if self.max is not None and v > parse_number(self.max, self.name):
+                raise InputError(f"{self.name}: must satisfy {self.name} <= {self.max}, got {value}")
+        if self.kind == "choice" and value not in self.choices:
+            raise InputError(f"{self.name}: expected one of {list(self.choices)}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -55,10 +85,14 @@ class Family:
     function: object = field(repr=False, compare=False)
     summary: str = ""
     reproduce: object = field(default=None, repr=False, compare=False)
+    covers: object = field(default=None, repr=False, compare=False)  # covers(widths, activation) -> bool, or None
 
     def to_json(self):
+        names = {p.name for p in self.params}
         return {"name": self.name, "reference": self.reference, "activations": self.activations,
                 "architectures": self.architectures, "strict": self.strict, "summary": self.summary,
+                "architecture_params": "widths" in names and "activation" in names,
+                "declares_covers": self.covers is not None,
                 "params": [p.to_json() for p in self.params]}
 
 
@@ -71,7 +105,7 @@ def register(family: Family) -> Family:
 
 
 _FAMILY_MODULES = ("yun_smooth", "constant_output", "safran_shamir", "single_neuron", "split_neuron",
-                   "narrow_strict", "quadratic_narrow")
+                   "narrow_strict", "quadratic_narrow", "planted")
 
 
 def _load():
@@ -108,5 +142,7 @@ def construct(family, **params):
     extra = sorted(set(params) - known)
     if extra:
         raise InputError(f"{fam.name}: unknown parameter(s) {extra}; known: {sorted(known)}")
+    for p in fam.params:
+        p.check(params.get(p.name))
     defaults = {p.name: p.default for p in fam.params if p.default is not None and p.name not in params}
     return fam.function(**defaults, **params)

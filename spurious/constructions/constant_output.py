@@ -34,7 +34,7 @@ from ..network import Network, Point
 from ..problem import FiniteData, Loss, Problem
 from ..rationals import fmpq_to_float, to_fmpq
 from . import Param
-from ._common import activation_of, int_param, load_data, rational_param, seed_of
+from .common import activation_of, int_param, load_data, rational_param, seed_of
 
 __all__ = ["constant_output", "FAMILY", "REFERENCE", "DEFAULT_BIAS", "symmetric_design", "default_data",
            "constant_output_point", "flip_witness", "check_data", "act_values"]

@@ -25,7 +25,7 @@ from ..candidate import Candidate
 from ..errors import InputError, InternalError
 from ..network import Point
 from . import Family, Param, register
-from ._common import (activation_of, affine_fit, affine_unit, constant_fit, data_params, int_param, lift, linear_piece,
+from .common import (activation_of, affine_fit, affine_unit, constant_fit, data_params, int_param, lift, linear_piece,
                       make_problem, ridge_witness, seed_of, sigma, widths_of, zero_slope_piece)
 
 __all__ = ["dead_units"]

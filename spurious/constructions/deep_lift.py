@@ -25,7 +25,7 @@ from ..arithmetic import evaluate_exact
 from ..candidate import Candidate
 from ..errors import InputError, InternalError
 from . import Family, Param, register
-from ._common import (activation_of, affine_fit, affine_unit, data_params, lift, make_problem, ridge_witness, seed_of,
+from .common import (activation_of, affine_fit, affine_unit, data_params, lift, make_problem, ridge_witness, seed_of,
                       widths_of)
 
 __all__ = ["deep_lift"]
@@ -74,7 +74,7 @@ def deep_lift(*, widths=(1, 2, 2, 1), activation="relu", data=None, n=6, seed=0)
 
 
 def _window_centre(act):
-    from ._common import linear_piece
+    from .common import linear_piece
 
     return linear_piece(act)[0]
 

@@ -26,7 +26,7 @@ from ..errors import InputError, InternalError
 from ..network import Network, Point
 from ..problem import FiniteData, Loss, Problem
 from . import Param
-from ._common import activation_of, int_param, seed_of
+from .common import activation_of, int_param, seed_of
 
 __all__ = ["narrow_strict", "FAMILY", "REFERENCE", "numpy_activation", "float_minima", "teacher_data"]
 

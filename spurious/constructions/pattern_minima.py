@@ -34,7 +34,7 @@ from ..errors import InputError
 from ..linalg import least_squares, rank
 from ..network import Point
 from . import Family, Param, register
-from ._common import activation_of, data_params, generate_data, int_param, make_problem, seed_of, widths_of
+from .common import activation_of, data_params, generate_data, int_param, make_problem, seed_of, widths_of
 from .yun_lift import two_slopes
 
 __all__ = ["pattern_minima", "interior_patterns", "unit_patterns", "pattern_point"]

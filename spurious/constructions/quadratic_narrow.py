@@ -32,7 +32,7 @@ from ..errors import InputError, InternalError
 from ..network import Network, Point
 from ..problem import FiniteData, Loss, Problem
 from . import Param
-from ._common import int_param, seed_of
+from .common import int_param, seed_of
 
 __all__ = ["quadratic_narrow", "FAMILY", "REFERENCE", "planted_data"]
 

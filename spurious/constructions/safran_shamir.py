@@ -40,7 +40,7 @@ from ..errors import InputError, InternalError
 from ..network import Network, Point
 from ..problem import GaussianData, Loss, Problem
 from . import Param
-from ._common import int_param, seed_of
+from .common import int_param, seed_of
 
 __all__ = ["safran_shamir", "FAMILY", "REFERENCE", "reduced_values", "safran_problem", "reproduce", "PUBLISHED_K7"]
 

@@ -29,7 +29,7 @@ from ..errors import InputError, InternalError
 from ..network import Network, Point
 from ..problem import FiniteData, Loss, Problem
 from . import Param
-from ._common import int_param
+from .common import int_param
 
 __all__ = ["single_neuron", "all_minima", "FAMILY", "REFERENCE", "well_minimizers", "LABEL", "RATIO"]
 

@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..network import Network, Point
 from ..problem import Problem
 from . import Param
-from ._common import int_param, rational_param
+from .common import int_param, rational_param
 
 __all__ = ["split_neuron", "split_point", "FAMILY", "REFERENCE", "parent_hash"]
 

@@ -33,7 +33,7 @@ from ..errors import InputError, InternalError
 from ..network import Point
 from ..rationals import format_number
 from . import Family, Param, register
-from ._common import (activation_of, affine_fit, data_params, make_problem, rational_param, ridge_witness, seed_of,
+from .common import (activation_of, affine_fit, data_params, make_problem, rational_param, ridge_witness, seed_of,
                       widths_of)
 
 __all__ = ["yun_lift", "theorem1_example", "two_slopes", "reproduce"]

@@ -29,7 +29,7 @@ from ..network import Network, Point
 from ..problem import FiniteData, Loss, Problem
 from ..rationals import fmpq_to_float
 from . import Param
-from ._common import activation_of, rational_param
+from .common import activation_of, rational_param
 from .constant_output import PREC, _round, act_values
 
 __all__ = ["yun_smooth", "FAMILY", "REFERENCE", "TUPLES", "yun_data", "reproduce", "reproduce_rows"]

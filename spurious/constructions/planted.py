@@ -1,0 +1,694 @@
+"""planted: a strict, non-global local minimum for any architecture and activation: choose the point, then the data.
+
+Ours (construction issue 14; constructions.md section 15, with a different witness gadget). Squared loss
+L(theta) = c sum_i |f(x_i; theta) - y_i|^2 (c = 1/n). With F = f(X; theta), J = dF/dtheta (N x P, N = n d_L) and
+r = F - Y, the gradient is 2c J^T r and the Hessian 2c (J^T J + E(r)), E(r) = sum_i r_i Hess f_i.
+
+Route (each numbered condition is checked; a failure raises InputError naming it):
+
+1. Point and inputs. Rational inputs X and a rational point theta; hidden biases at the median of each unit's
+   pre-activations, so every unit is used. (C1, piecewise-linear activations) every pre-activation at every sample is
+   at positive distance from every breakpoint, checked exactly: near theta the activation pattern is frozen and the
+   loss is a polynomial. One unit j of the last hidden layer is *weak*: its outgoing weight is a small eta.
+2. Rank. n is chosen so that N > P - dim T, T the span of the continuous-symmetry tangents (positive rescaling of
+   homogeneous units), which lie in ker J. (C2) rank J = P - dim T, checked exactly (a full-column-rank set of
+   P - dim T columns, and J t = 0 for every tangent): then ker J = T and J^T J is positive definite on a
+   complement of T.
+3. Witness. theta* = theta with the incoming weights of the weak unit replaced: delta = f(X; theta*) - F = eta
+   (sigma(z*) - sigma(z)) is O(eta) and (generically) has a component off range J. Let P_perp project onto
+   (range J)^perp; r = -alpha P_perp delta. (C3) J^T r = 0 exactly (rational least squares), so theta is an exact
+   critical point of the loss with Y = F - r. (C4) |delta|^2 + 2 r . delta < 0, checked exactly, which is
+   L(theta*) < L(theta): theta is not a global minimum. alpha ~ |delta|^2 / |P_perp delta|^2 gives a gap
+   c |delta|^2 with |r| = O(eta).
+4. Curvature. The Hessian is 2c (J^T J + E(r)) and H t = 0 for t in T (exact identity at a critical point), so it is
+   positive semidefinite with kernel exactly T iff J^T J + E(r) is positive definite on a complement of T. Why a
+   weak unit makes |r| small enough: in coordinates where the weak unit's incoming weights are divided by eta,
+   J^T J is O(1) and positive definite, and so is E(r)/|r| (every second derivative through the weak unit carries
+   a factor eta, except d^2 f / d v_j d w_j whose contraction with r is (J^T r)_{w_j} / eta = 0), while
+   |r| = O(eta). (C5) checked in float64 (generalised eigenvalue of (E(r), J^T J) on the complement >= -1/2);
+   eta is halved until it holds. This is the construction's estimate; the *proof* is the verifier's: the exact
+   path (piecewise-linear, polynomial: exact inertia, strict_modulo_symmetry / strict_local_min) or, for smooth
+   activations, the interval path (Newton polish, strong convexity on a ball).
+
+For a one-hidden-layer piecewise-linear network E(r) = 0 at every critical point (the only nonzero second
+derivatives are d^2 f / d v_k d w_k, contracted to (J^T r)_{w_k} / v_k), so C5 always holds there.
+
+Smooth activations (tanh, sigmoid, softplus, gelu, erf, swish): the same recipe in float64; Y = F - r is rounded to
+rationals, so theta is a rational point within about 1e-12 of a true nondegenerate critical point, which the
+interval path locates (Newton) and certifies; the witness's loss is then enclosed by intervals.
+
+Private exact Jacobian: ``_exact_jacobian`` below is interim, until the kernel's ``jacobian`` (arithmetic pass)
+lands; the integrator replaces it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from flint import fmpq, fmpq_mat
+
+from ..arithmetic import EXACT
+from ..candidate import Candidate
+from ..errors import InputError
+from ..network import Network, Point
+from ..problem import FiniteData, Loss, Problem
+from ..rationals import fmpq_to_float, to_fmpq
+from . import Param
+from .common import activation_of, int_param, rational_param, seed_of
+
+__all__ = ["planted", "plant", "FAMILY", "REFERENCE", "default_samples"]
+
+REFERENCE = ("spurious (planted minimum: point first, data from the left null space of the Jacobian, weak-unit "
+             "witness); see constructions.md section 15")
+MAX_HALVINGS = 16
+WITNESS_TRIES = 8
+MAX_PARAMS = 2000
+POINT_TRIES = 12
+MIN_SV_RATIO = 1e-6
+SMOOTH_POINTS = 6
+FULL_MAX_P = 40
+FULL_HALVINGS = 3  # E(r) ~ 0 there: eta hardly matters
+SMOOTH_GAIN = 3  # larger pre-activations: more nonlinear units, a better-conditioned Jacobian
+
+
+def default_samples(widths, activation) -> int:
+    """n with n d_L well above P - dim T + (weak-unit curvature features): room for the witness and a
+    well-conditioned J^T J."""
+    net = Network.make(tuple(widths), activation)
+    free = net.num_params - _symmetry_dim(net)
+    if _full_cancellation(net):
+        P = net.num_params
+        return math.ceil((P * (P + 1) // 2 + P + 30) / widths[-1])
+    din = widths[-3] + 1
+    extra = 0 if net.activations[-1].kind == "piecewise_linear" else len(_curvature_units(net)) * din * (din + 1) // 2
+    return max(4, math.ceil((2 * free + extra + 10) / widths[-1]))
+
+
+def _symmetry_dim(net) -> int:
+    return sum(net.widths[l] for l in range(1, net.depth) if net.activations[l - 1].homogeneity is not None)
+
+
+# random rational data and point ---------------------------------------------------------------------------------
+def _round(x, den):
+    return fmpq(int(round(float(x) * den)), den)
+
+
+def _centre(act):
+    """A pre-activation value around which the unit is 'half on': the middle breakpoint, else 0."""
+    if act.kind == "piecewise_linear":
+        bps = act.breakpoints
+        return bps[len(bps) // 2]
+    return fmpq(0)
+
+
+def _preacts(W, b, H):
+    """Exact pre-activations, d_out x n, from W (rows), b, H (d_in x n lists)."""
+    Z = fmpq_mat([list(r) for r in W]) * fmpq_mat(H)
+    return [[Z[k, i] + b[k] for i in range(Z.ncols())] for k in range(Z.nrows())]
+
+
+def _apply(act, Z):
+    out = []
+    for row in Z:
+        vals = []
+        for z in row:
+            v = act.evaluate(EXACT, z)
+            if v[1] is None:
+                raise InputError("planted: condition C1 violated: a pre-activation lies on a breakpoint")
+            vals.append(v[0])
+        out.append(vals)
+    return out
+
+
+def _random_point(net, X, rng, eta):
+    """Layers (W rows, b) as fmpq: Gaussian weights ~ 1/sqrt(fan-in) rounded to 1/16; each hidden bias puts the unit's
+    threshold (middle breakpoint, else 0) at a random quantile of its pre-activations, so every unit is used."""
+    import torch
+
+    from ..arithmetic import TORCH
+
+    L = net.depth
+    H = np.array([[fmpq_to_float(v) for v in x] for x in X]).T  # d_0 x n, float (choices only)
+    layers = []
+    for l in range(1, L + 1):
+        dout, din = net.widths[l], net.widths[l - 1]
+        if l == L:
+            W = [[_round(rng.choice([-1, 1]) * rng.uniform(0.5, 1.5), 8) for _ in range(din)] for _ in range(dout)]
+            layers.append(_with_eta([(W, [fmpq(0)] * dout)], eta)[0])
+            break
+        gain = SMOOTH_GAIN if act_kind(net, l) == "smooth" else 1
+        W = [[_round(gain * rng.normal() / math.sqrt(din), 16) for _ in range(din)] for _ in range(dout)]
+        for row in W:
+            if all(w == 0 for w in row):
+                row[0] = fmpq(1, 2)
+        act = net.activations[l - 1]
+        Z0 = np.array([[fmpq_to_float(w) for w in row] for row in W]) @ H
+        b = [_centre(act) - _round(np.quantile(Z0[k], rng.uniform(0.2, 0.8)), 16) + fmpq(1, 257)
+             for k in range(dout)]
+        layers.append((W, b))
+        Z = Z0 + np.array([fmpq_to_float(v) for v in b])[:, None]
+        H = act.evaluate(TORCH, torch.tensor(Z))[0].numpy()
+    if any(a.kind == "piecewise_linear" for a in net.activations):
+        layers = _off_breakpoints(net, X, layers)
+    return layers
+
+
+def _off_breakpoints(net, X, layers):
+    """Condition C1 by construction: a unit with a pre-activation exactly on a breakpoint gets its bias nudged."""
+    H = [list(col) for col in zip(*X)]
+    out = []
+    for l in range(1, net.depth):
+        W, b = layers[l - 1]
+        b = list(b)
+        act = net.activations[l - 1]
+        Z = _preacts(W, b, H)
+        if act.kind == "piecewise_linear":
+            for k in range(len(b)):
+                while any(z == c for z in Z[k] for c in act.breakpoints):
+                    b[k] += fmpq(1, 4099)
+                    Z[k] = [z + fmpq(1, 4099) for z in Z[k]]
+            H = _apply(act, Z)
+        else:
+            H = _apply(act, Z)
+        out.append((W, b))
+    return out + [layers[-1]]
+
+
+def act_kind(net, l):
+    return net.activations[l - 1].kind
+
+
+def _random_inputs(n, d, rng):
+    X, seen = [], set()
+    while len(X) < n:
+        x = tuple(_round(v, 8) for v in rng.normal(size=d))
+        if x not in seen:
+            seen.add(x)
+            X.append(x)
+    return X
+
+
+# float model (choices) ------------------------------------------------------------------------------------------
+class _Float:
+    def __init__(self, net, X, layers):
+        import torch
+
+        from ..arithmetic import FloatModel
+
+        self.torch = torch
+        self.net = net
+        self.point = _point(layers)
+        problem = Problem(net, FiniteData(tuple(X), tuple((fmpq(0),) * net.widths[-1] for _ in X)), Loss())
+        self.model = FloatModel(problem, self.point)
+        self.X = self.model.X
+        self.Xq = X
+
+    def theta(self, layers):
+        return self.torch.tensor(_point(layers).flatten_float(self.net))
+
+    def outputs(self, layers):
+        return self.model.forward(self.theta(layers), self.X).reshape(-1).numpy()
+
+    def jacobian(self, layers):
+        from torch.func import jacrev
+
+        return jacrev(lambda th: self.model.forward(th, self.X).reshape(-1))(self.theta(layers)).numpy()
+
+    def curvature(self, layers, r):
+        """E(r) = sum_i r_i Hess f_i (float64)."""
+        from torch.func import hessian
+
+        rt = self.torch.tensor(r)
+        return hessian(lambda th: (rt * self.model.forward(th, self.X).reshape(-1)).sum())(self.theta(layers)).numpy()
+
+
+def _point(layers):
+    return Point.from_arrays([W for W, _ in layers], [b for _, b in layers])
+
+
+def _tangents_float(net, layers):
+    """Rescaling tangents (float), P x t: unit k of hidden layer l, homogeneity p: (+incoming, -p outgoing)."""
+    offsets, P = net.layer_offsets()
+    cols = []
+    for l in range(1, net.depth):
+        p = net.activations[l - 1].homogeneity
+        if p is None:
+            continue
+        dout, din = net.widths[l], net.widths[l - 1]
+        W, b = layers[l - 1]
+        Wn = layers[l][0]
+        for k in range(dout):
+            t = np.zeros(P)
+            for j in range(din):
+                t[offsets[l - 1] + k * din + j] = fmpq_to_float(W[k][j])
+            t[offsets[l - 1] + dout * din + k] = fmpq_to_float(b[k])
+            for o in range(net.widths[l + 1]):
+                t[offsets[l] + o * dout + k] = -p * fmpq_to_float(Wn[o][k])
+            cols.append(t)
+    return np.array(cols).T if cols else np.zeros((P, 0))
+
+
+def _complement(T, P):
+    import scipy.linalg
+
+    return np.eye(P) if T.shape[1] == 0 else scipy.linalg.null_space(T.T)
+
+
+def _curvature_ratio(net, fl, layers, J, r):
+    """Smallest generalised eigenvalue of (E(r), J^T J) on the complement of the tangents, in parameters scaled to
+    unit Jacobian columns (invariant under the scaling, better conditioned); None when C2 fails numerically."""
+    red = _reduced(net, J, layers)
+    if red is None:
+        return None
+    d, Q, S, Vt = red
+    B = Q.T @ (fl.curvature(layers, r) / np.outer(d, d)) @ Q
+    M = (Vt @ B @ Vt.T) / np.outer(S, S)
+    return float(np.linalg.eigvalsh((M + M.T) / 2).min())
+
+
+# exact Jacobian (interim: replaced by the kernel's jacobian once the arithmetic pass lands) ----------------------
+def _exact_jacobian(net, X, layers):
+    """(F, J) exactly: F the N = n d_L outputs (sample-major), J the N x P Jacobian (lists of fmpq)."""
+    L, n = net.depth, len(X)
+    offsets, P = net.layer_offsets()
+    H = [fmpq_mat([list(col) for col in zip(*X)])]
+    S = [None]
+    for l in range(1, L + 1):
+        W, b = layers[l - 1]
+        Z = _preacts(W, b, H[-1].tolist())
+        if l == L:
+            H.append(fmpq_mat(Z))
+            break
+        act = net.activations[l - 1]
+        vals, slopes = [], []
+        for row in Z:
+            ev = [act.evaluate(EXACT, z) for z in row]
+            if any(e[1] is None for e in ev):
+                raise InputError("planted: condition C1 violated: a pre-activation lies on a breakpoint")
+            vals.append([e[0] for e in ev])
+            slopes.append([e[1] for e in ev])
+        H.append(fmpq_mat(vals))
+        S.append(slopes)
+    d_out = net.widths[-1]
+    Fm = H[L]
+    F = [Fm[o, i] for i in range(n) for o in range(d_out)]
+    J = [[fmpq(0)] * P for _ in range(n * d_out)]
+    for o in range(d_out):
+        G = [[fmpq(1) if k == o else fmpq(0) for _ in range(n)] for k in range(d_out)]  # d_l x n adjoint
+        for l in range(L, 0, -1):
+            dout, din = net.widths[l], net.widths[l - 1]
+            off = offsets[l - 1]
+            Hp = H[l - 1]
+            for k in range(dout):
+                gk = G[k]
+                for i in range(n):
+                    g = gk[i]
+                    if g == 0:
+                        continue
+                    row = J[i * d_out + o]
+                    base = off + k * din
+                    for jj in range(din):
+                        row[base + jj] = g * Hp[jj, i]
+                    row[off + dout * din + k] = g
+            if l > 1:
+                Wm = fmpq_mat([list(r) for r in layers[l - 1][0]])
+                A = (Wm.transpose() * fmpq_mat(G)).tolist()
+                G = [[a * s for a, s in zip(ar, sr)] for ar, sr in zip(A, S[l - 1])]
+    return F, J
+
+
+def _exact_tangents(net, layers):
+    offsets, P = net.layer_offsets()
+    out = []
+    for l in range(1, net.depth):
+        p = net.activations[l - 1].homogeneity
+        if p is None:
+            continue
+        dout, din = net.widths[l], net.widths[l - 1]
+        W, b = layers[l - 1]
+        Wn = layers[l][0]
+        for k in range(dout):
+            t = [fmpq(0)] * P
+            for j in range(din):
+                t[offsets[l - 1] + k * din + j] = W[k][j]
+            t[offsets[l - 1] + dout * din + k] = b[k]
+            for o in range(net.widths[l + 1]):
+                t[offsets[l] + o * dout + k] = -p * Wn[o][k]
+            out.append(t)
+    return out
+
+
+# the construction -----------------------------------------------------------------------------------------------
+def planted(*, widths=(2, 3, 3, 1), activation="relu", n=None, seed=0, eta="1/4", residual="1"):
+    """A planted strict, non-global local minimum (see the module docstring for the route and its conditions)."""
+    return plant(widths=widths, activation=activation, n=n, seed=seed, eta=eta, residual=residual)
+
+
+def _widths(widths):
+    if isinstance(widths, str):
+        try:
+            widths = [int(w) for w in widths.split(",")]
+        except ValueError:
+            raise InputError(f"planted: widths must be integers like 2,3,3,1, got {widths!r}") from None
+    widths = tuple(int(w) for w in widths)
+    if len(widths) < 3:
+        raise InputError(f"planted: needs at least one hidden layer (widths d_0,...,d_L with L >= 2), got "
+                         f"{list(widths)}")
+    if any(w < 1 for w in widths):
+        raise InputError(f"planted: widths must be >= 1, got {list(widths)}")
+    return widths
+
+
+def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1", check_curvature=True):
+    """Build the planted candidate. ``residual`` scales r after it is chosen (1: as chosen); with
+    ``check_curvature=False`` condition C5 is not enforced (for soundness tests: such points must never verify as
+    minima unless they are)."""
+    widths = _widths(widths)
+    act = activation_of(activation)
+    if act.is_linear:
+        raise InputError("planted: condition C0 violated: a linear activation has no spurious minima (Kawaguchi 2016, "
+                         "deep linear networks: every local minimum is global)")
+    seed = seed_of(seed)
+    eta = rational_param(eta, "eta", positive=True)
+    scale = rational_param(residual, "residual", positive=True)
+    net = Network.make(widths, act)
+    P = net.num_params
+    if P > MAX_PARAMS:
+        raise InputError(f"planted: at most {MAX_PARAMS} parameters, got {P}")
+    tdim = _symmetry_dim(net)
+    n = default_samples(widths, act) if n is None else int_param(n, "n", 1, 5000)
+    if n * widths[-1] <= P - tdim:
+        raise InputError(f"planted: condition C2 violated: need n d_L > P - dim T = {P - tdim} samples x outputs, "
+                         f"got n = {n}")
+    rng = np.random.default_rng(seed)
+    X = _random_inputs(n, widths[0], rng)
+    fl, result, failed = None, None, "C2"
+    eta0 = eta
+    smooth = act.kind == "smooth"
+    for _ in range(POINT_TRIES):  # C2 fails when too few activation regions carry samples: draw another point
+        layers = _random_point(net, X, rng, eta0)
+        fl = fl or _Float(net, X, layers)
+        if smooth:  # the interval proof needs a well-conditioned Hessian: keep the best of a few points
+            layers = _best_conditioned(net, X, fl, rng, eta0, layers)
+        if not _rank_ok(net, fl, layers):
+            continue
+        witnesses = _weak_unit_variants(net, X, layers, rng)
+        eta = eta0
+        for _ in range(FULL_HALVINGS if _full_cancellation(net) else MAX_HALVINGS):
+            layers = _with_eta(layers, eta)
+            result = _attempt(net, act, fl, layers, witnesses, eta, scale, check_curvature)
+            if result is not None:
+                break
+            eta /= 2
+        if result == "C2":  # ill-conditioned at this eta: another point
+            result = None
+            continue
+        if result is not None:
+            break
+        failed = "C5"
+    else:
+        if failed == "C2":
+            raise InputError(f"planted: condition C2 violated: rank J < P - dim T = {P - tdim} (or J too ill-"
+                             f"conditioned to choose r) for {POINT_TRIES} random points; try more samples (n) or "
+                             "another seed")
+        raise InputError(f"planted: condition C5 violated: the float curvature check failed for {POINT_TRIES} points "
+                         f"(eta halved down to {eta})")
+    return _candidate(net, act, X, layers, result, seed, eta, scale, n)
+
+
+def _with_eta(layers, eta):
+    W, b = layers[-1]
+    return list(layers[:-1]) + [([[eta] + list(row[1:]) for row in W], b)]
+
+
+def _rank_ok(net, fl, layers):
+    """Float estimate of C2: J, with equilibrated columns, well conditioned on the complement of the tangents."""
+    return _reduced(net, fl.jacobian(layers), layers) is not None
+
+
+def _best_conditioned(net, X, fl, rng, eta, first, tries=SMOOTH_POINTS):
+    """Among ``first`` and tries - 1 more random points, the one whose Jacobian is best conditioned."""
+    def quality(layers):
+        red = _reduced(net, fl.jacobian(layers), layers)
+        return -1.0 if red is None else red[2][-1] / red[2][0]
+
+    best, q = first, quality(first)
+    for _ in range(tries - 1):
+        cand = _random_point(net, X, rng, eta)
+        qc = quality(cand)
+        if qc > q:
+            best, q = cand, qc
+    return best
+
+
+def _reduced(net, J, layers):
+    """(d, Q, S, Vt): parameter scaling d (column norms of J), an orthonormal basis Q of the complement of the scaled
+    tangents, and the SVD of (J / d) Q; None when its condition number exceeds 1/MIN_SV_RATIO (float curvature
+    estimates would not be trustworthy: C2 counts as failed for this point)."""
+    d = np.linalg.norm(J, axis=0)
+    if d.min() == 0:
+        return None
+    T = _tangents_float(net, layers) * d[:, None]
+    Q = _complement(T, net.num_params)
+    _, S, Vt = np.linalg.svd((J / d) @ Q, full_matrices=False)
+    return (d, Q, S, Vt) if S[-1] > MIN_SV_RATIO * S[0] else None
+
+
+def _weak_unit_variants(net, X, layers, rng):
+    """Witness points: the weak unit's incoming weights (layer L-1, unit 0) replaced by random ones (the last layer
+    is re-set by :func:`_with_eta`)."""
+    L = net.depth
+    din = net.widths[L - 2]
+    out = []
+    for _ in range(WITNESS_TRIES):
+        new = [([list(r) for r in W], list(b)) for W, b in layers]
+        w = [_round(v, 8) for v in rng.normal(size=din) * 1.5 / math.sqrt(din)]
+        if all(v == 0 for v in w):
+            w[0] = fmpq(1)
+        new[L - 2][0][0] = w
+        new[L - 2][1][0] = _round(rng.normal(), 8) + fmpq(1, 263)
+        out.append([(tuple(tuple(r) for r in W), tuple(b)) for W, b in new])
+    return out
+
+
+def _attempt(net, act, fl, layers, witnesses, eta, scale, check_curvature):
+    """Float choices for one eta: the witness and r; None when the curvature check (C5) fails."""
+    X = fl.Xq
+    F = fl.outputs(layers)
+    J = fl.jacobian(layers)
+    P = net.num_params
+    T = _tangents_float(net, layers)
+    Q = _complement(T, P)
+    feats = _hessian_features(fl, layers) if _full_cancellation(net) else _weak_curvature_features(net, fl, layers)
+    U, sv, _ = np.linalg.svd(np.hstack([J, feats]), full_matrices=False)
+    U = U[:, sv > 1e-12 * sv[0]]  # orthonormal basis of range [J, features]: one SVD for all witnesses
+    best = None
+    for wl in witnesses:
+        wl = _with_eta(wl, eta)
+        try:
+            if act.kind == "piecewise_linear":
+                _check_margins(net, X, wl)
+        except InputError:
+            continue
+        delta = fl.outputs(wl) - F
+        u = delta - U @ (U.T @ delta)
+        cos = np.linalg.norm(u) / max(np.linalg.norm(delta), 1e-300)
+        if best is None or cos > best[0]:
+            best = (cos, wl, delta, u)
+    if best is None or best[0] < 1e-8:
+        raise InputError("planted: condition C4 violated: no witness with an output change off the range of J")
+    cos, wl, delta, u = best
+    alpha = float(np.dot(delta, delta) / np.dot(u, delta))
+    r = -alpha * u * float(scale)
+    if check_curvature:
+        ratio = _curvature_ratio(net, fl, layers, J, r)
+        if ratio is None:
+            return "C2"
+        if ratio < -0.5:
+            return None
+    return {"witness": wl, "alpha": alpha, "u": u, "r_float": r, "F_float": F}
+
+
+def _full_cancellation(net) -> bool:
+    """Smooth activations, two or more hidden layers, few parameters: r is made orthogonal to every entry of every
+    per-sample Hessian, so E(r) = 0 (up to rounding) and the Hessian is 2c J^T J at any residual size."""
+    return net.depth >= 3 and net.activations[0].kind == "smooth" and net.num_params <= FULL_MAX_P
+
+
+def _hessian_features(fl, layers):
+    """N x P(P+1)/2: entry (a, b), a <= b, of the Hessian of each output f_i, as columns (float64)."""
+    from torch.func import hessian
+
+    theta = fl.theta(layers)
+    X = fl.model.X
+    H = hessian(lambda th: fl.model.forward(th, X).reshape(-1))(theta).numpy()  # N x P x P
+    iu = np.triu_indices(H.shape[1])
+    return H[:, iu[0], iu[1]]
+
+
+def _curvature_units(net):
+    """Units whose own curvature block is cancelled: the weak unit; with one hidden layer and a smooth activation
+    every unit (then E(r) = 0 exactly up to rounding, and any residual size works)."""
+    if net.depth == 2 and net.activations[0].kind == "smooth":
+        return range(net.widths[1])
+    return range(1)
+
+
+def _weak_curvature_features(net, fl, layers):
+    """Columns sigma''(z_k) h_a h_b (units k of :func:`_curvature_units`, their inputs h with a 1 appended): r
+    orthogonal to them makes each such unit's own curvature block sum_i r_i Hess_{w_k} f_i vanish (N x k; empty for
+    piecewise-linear units)."""
+    act = net.activations[-1]
+    if act.kind == "piecewise_linear":
+        return np.zeros((len(fl.Xq) * net.widths[-1], 0))
+    import torch
+
+    from ..arithmetic import TORCH
+
+    h = fl.model.X
+    layers_t = fl.model.layers(fl.theta(layers))
+    for l in range(net.depth - 2):
+        W, b = layers_t[l]
+        h = net.activations[l].evaluate(TORCH, h @ W.T + b)[0]
+    W, b = layers_t[net.depth - 2]
+    s2 = act.evaluate(TORCH, h @ W.T + b)[2].numpy()  # n x d_{L-1}
+    ht = np.hstack([h.numpy(), np.ones((h.shape[0], 1))])
+    cols = [s2[:, k] * ht[:, a] * ht[:, c] for k in _curvature_units(net)
+            for a in range(ht.shape[1]) for c in range(a, ht.shape[1])]
+    out = np.array(cols).T
+    return np.repeat(out, net.widths[-1], axis=0) if net.widths[-1] > 1 else out
+
+
+def _check_margins(net, X, layers):
+    H = [list(col) for col in zip(*X)]
+    for l in range(1, net.depth):
+        W, b = layers[l - 1]
+        Z = _preacts(W, b, H)
+        H = _apply(net.activations[l - 1], Z)
+
+
+def _candidate(net, act, X, layers, res, seed, eta, scale, n):
+    witness = _point(res["witness"])
+    point = _point(layers)
+    d_out = net.widths[-1]
+    if act.exact:
+        Y, info = _exact_labels(net, X, layers, res, scale)
+    else:
+        r = res["r_float"]
+        Fv = res["F_float"]
+        Yf = Fv - r
+        Y = [tuple(to_fmpq(float(Yf[i * d_out + o])) for o in range(d_out)) for i in range(n)]
+        info = {}
+    problem = Problem(net, FiniteData(tuple(tuple(x) for x in X), tuple(Y)), Loss())
+    meta = {"construction": "planted", "reference": REFERENCE,
+            "params": {"widths": list(net.widths), "activation": act.to_json(), "n": n, "seed": seed,
+                       "eta": str(eta), "residual": str(scale)},
+            "notes": ("point chosen first; labels Y = f(X; point) - r with r in the left null space of the Jacobian "
+                      + ("(exact: an exact critical point)" if act.exact else
+                         "(float64, labels rounded: a rational point near a true critical point)")
+                      + f"; weak unit: last hidden layer unit 0, outgoing weight {eta}; witness: its incoming "
+                      "weights replaced")}
+    meta.update(info)
+    return Candidate(problem, point, witness, meta)
+
+
+def _exact_labels(net, X, layers, res, scale):
+    """Exact r in the left null space of J (C2, C3), checked witness (C4); returns (Y rows, meta info)."""
+    import scipy.linalg
+
+    F, J = _exact_jacobian(net, X, layers)
+    Fw, _ = _exact_jacobian(net, X, res["witness"])
+    N, P = len(J), net.num_params
+    tangents = _exact_tangents(net, layers)
+    Jm = fmpq_mat(J)
+    for t in tangents:  # the tangents lie in ker J (the function is invariant); checked exactly
+        v = Jm * fmpq_mat(P, 1, t)
+        if any(v[i, 0] != 0 for i in range(N)):
+            raise InputError("planted: internal check failed: a rescaling tangent is not in ker J")
+    need = P - len(tangents)
+    Jf = np.array([[fmpq_to_float(x) for x in row] for row in J])
+    _, _, piv = scipy.linalg.qr(Jf, pivoting=True, mode="economic")
+    cols = sorted(piv[:need].tolist())
+    Jc = fmpq_mat([[row[c] for c in cols] for row in J])
+    G = Jc.transpose() * Jc
+    delta = fmpq_mat(N, 1, [a - b for a, b in zip(Fw, F)])
+    uq = fmpq_mat(N, 1, [_round(x, 2 ** 40) for x in res["u"]])
+    try:
+        coef = G.solve(Jc.transpose() * uq)
+    except ZeroDivisionError:
+        raise InputError(f"planted: condition C2 violated: rank J < P - dim T = {need} (exact); try another seed or "
+                         "more samples") from None
+    perp = uq - Jc * coef
+    K = _exact_curvature_features(net, X, layers)
+    if K:  # r orthogonal to the weak units' curvature features too (exactly): their curvature blocks vanish
+        A = fmpq_mat([list(row[c] for c in cols) + list(k) for row, k in zip(J, K)])
+        try:
+            coef = (A.transpose() * A).solve(A.transpose() * uq)
+            perp = uq - A * coef
+        except ZeroDivisionError:
+            pass  # features dependent on range J: keep the projection on (range J)^perp
+    dd = sum((delta[i, 0] ** 2 for i in range(N)), fmpq(0))
+    alpha = _simple_rational(res["alpha"]) * scale
+    r = [-alpha * perp[i, 0] for i in range(N)]
+    # C3: J^T r = 0 exactly (every column of J is in range Jc because rank J = rank Jc)
+    gr = Jm.transpose() * fmpq_mat(N, 1, r)
+    if any(gr[q, 0] != 0 for q in range(P)):
+        raise InputError("planted: condition C3 violated: J^T r != 0 (rank J > P - dim T?)")
+    # C4: loss(witness) < loss(point)  <=>  |delta|^2 + 2 r.delta < 0
+    rd = sum((a * delta[i, 0] for i, a in enumerate(r)), fmpq(0))
+    if not dd + 2 * rd < 0:
+        raise InputError("planted: condition C4 violated: the witness does not have lower loss (exact check)")
+    d_out = net.widths[-1]
+    Y = [tuple(F[i * d_out + o] - r[i * d_out + o] for o in range(d_out)) for i in range(N // d_out)]
+    return Y, {"exact_checks": f"C1 margins, C2 rank J = {need} = P - dim T, C3 J^T r = 0, C4 witness lower "
+                               "(all exact)"}
+
+
+def _exact_curvature_features(net, X, layers):
+    """Exact rows of the curvature features of :func:`_weak_curvature_features` (N x k lists; [] for PL)."""
+    act = net.activations[-1]
+    if act.kind != "polynomial":
+        return []
+    H = [list(col) for col in zip(*X)]
+    for l in range(1, net.depth - 1):
+        W, b = layers[l - 1]
+        H = _apply(net.activations[l - 1], _preacts(W, b, H))
+    W, b = layers[net.depth - 2]
+    Z = _preacts(W, b, H)
+    n = len(X)
+    ht = [[H[a][i] for a in range(len(H))] + [fmpq(1)] for i in range(n)]
+    rows = []
+    for i in range(n):
+        s2 = [act.evaluate(EXACT, Z[k][i])[2] for k in _curvature_units(net)]
+        row = [s * ht[i][a] * ht[i][c] for s in s2 for a in range(len(ht[i])) for c in range(a, len(ht[i]))]
+        rows += [row] * net.widths[-1]
+    return rows
+
+
+def _simple_rational(x):
+    """A short rational >= x (relative 2^-20): alpha only needs to exceed |delta|^2 / (2 |P_perp delta|^2)."""
+    e = math.floor(math.log2(abs(x))) if x else 0
+    den = 2 ** max(0, 20 - e)
+    return fmpq(math.ceil(x * den), den)
+
+
+FAMILY = dict(
+    name="planted",
+    reference=REFERENCE,
+    activations="every supported activation except linear",
+    architectures="any depth >= 1 hidden layer, any widths (P <= 2000)",
+    strict="yes: strict modulo rescaling (exact path) / strict (interval path, smooth)",
+    summary="point first, labels from the left null space of the Jacobian; witness: a weak unit rewired",
+    params=(Param("widths", (2, 3, 3, 1), "any, >= 1 hidden layer", "architecture d_0,...,d_L", kind="widths"),
+            Param("activation", "relu", "any except linear", "hidden activation", kind="activation"),
+            Param("n", None, "n d_L > P - dim T (default: about 2 (P - dim T) + 10)", "samples", kind="int", min=1,
+                  max=5000),
+            Param("seed", 0, ">= 0", "random data and point", kind="int", min=0),
+            Param("eta", "1/4", "> 0 (halved until the curvature check holds)", "outgoing weight of the weak unit",
+                  kind="rational", min="0"),
+            Param("residual", "1", "> 0", "scale of the residual r after it is chosen (1: as chosen)",
+                  kind="rational", min="0")),
+    function=planted,
+    covers=lambda widths, activation: len(widths) >= 3 and not activation.is_linear,
+)

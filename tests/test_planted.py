@@ -1,0 +1,84 @@
+"""Planted minima: exact-path certificates for piecewise-linear activations at 2 and 3 hidden layers, the interval
+path for tanh, and soundness: a planted point with too large a residual is never certified a minimum."""
+
+import pytest
+from flint import fmpq
+
+from spurious.arithmetic import evaluate_exact
+from spurious.constructions import construct
+from spurious.constructions.planted import plant
+from spurious.errors import InputError
+from spurious.verifiers import verify
+from spurious.certificate import (MINIMUM_VERDICTS, NOT_GLOBAL, STRICT_LOCAL_MIN, STRICT_MODULO_SYMMETRY)
+
+
+def _exact_facts(cand):
+    """Exact critical point and exact witness below it (independent of the verifier's reasoning)."""
+    ev = evaluate_exact(cand.problem, cand.point, order=1)
+    assert all(g == 0 for g in ev.gradient)
+    assert evaluate_exact(cand.problem, cand.witness, order=0).loss < ev.loss
+
+
+@pytest.mark.parametrize("widths,activation,seed", [
+    ((2, 3, 3, 1), "relu", 1),
+    ((2, 3, 3, 1), "leaky_relu:1/10", 0),
+])
+def test_planted_two_hidden_layers_exact(widths, activation, seed):
+    cand = construct("planted", widths=widths, activation=activation, seed=seed)
+    _exact_facts(cand)
+    cert = verify(cand)
+    assert cert.rigor == "exact"
+    assert cert.verdict == STRICT_MODULO_SYMMETRY and cert.glob == NOT_GLOBAL
+    assert list(cert.symmetries) == ["positive rescaling of hidden units (6)"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu:1/10"])
+def test_planted_three_hidden_layers_exact(activation):
+    cand = construct("planted", widths=(2, 3, 2, 2, 1), activation=activation, seed=0)
+    _exact_facts(cand)
+    cert = verify(cand)
+    assert (cert.verdict, cert.glob, cert.rigor) == (STRICT_MODULO_SYMMETRY, NOT_GLOBAL, "exact")
+
+
+@pytest.mark.slow
+def test_planted_tanh_interval():
+    cand = construct("planted", widths=(2, 4, 1), activation="tanh", seed=0)
+    cert = verify(cand)
+    assert (cert.verdict, cert.glob, cert.rigor) == (STRICT_LOCAL_MIN, NOT_GLOBAL, "interval")
+
+
+def test_large_residual_is_never_certified_a_minimum():
+    """Scale r by 10^4 without the curvature check: the point stays exactly critical, but J^T J + E(r) loses
+    positive definiteness; the exact path must refute (or at least not certify) it."""
+    cand = plant(widths=(2, 3, 3, 1), activation="relu", seed=1, residual="10000", check_curvature=False)
+    ev = evaluate_exact(cand.problem, cand.point, order=1)
+    assert all(g == 0 for g in ev.gradient)
+    cert = verify(cand)
+    assert cert.verdict not in MINIMUM_VERDICTS
+    assert cert.verdict == "not_local_min" and cert.descent_direction is not None
+
+
+def test_large_residual_makes_the_construction_shrink_the_weak_unit():
+    """With the curvature check on, the same scale is absorbed by a smaller eta, and the result is certified."""
+    plain = plant(widths=(2, 3, 3, 1), activation="relu", seed=1)
+    scaled = plant(widths=(2, 3, 3, 1), activation="relu", seed=1, residual="100")
+    assert fmpq(scaled.meta["params"]["eta"]) < fmpq(plain.meta["params"]["eta"])
+    cert = verify(scaled)
+    assert (cert.verdict, cert.glob) == (STRICT_MODULO_SYMMETRY, NOT_GLOBAL)
+
+
+@pytest.mark.slow
+def test_huge_residual_rejected_by_the_construction():
+    with pytest.raises(InputError, match="C5"):
+        plant(widths=(2, 3, 3, 1), activation="relu", seed=1, residual="10000000000")
+
+
+def test_linear_activation_is_rejected_with_the_theorem():
+    with pytest.raises(InputError, match="Kawaguchi"):
+        construct("planted", widths=(2, 3, 1), activation="linear")
+
+
+def test_too_few_samples_names_condition_c2():
+    with pytest.raises(InputError, match="C2"):
+        construct("planted", widths=(2, 3, 3, 1), activation="relu", n=5)
