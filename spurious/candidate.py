@@ -201,9 +201,12 @@ def candidate_from_json(obj) -> Candidate:
     if not isinstance(obj, dict):
         raise InputError("candidate: expected a JSON object")
     fmt = obj.get("format")
-    if fmt == ENTRY_FORMAT:  # an exported catalog entry carries its candidate
+    if fmt == ENTRY_FORMAT:  # an exported catalog entry carries its candidate (a plain candidate, not an entry)
+        inner = obj.get("candidate")
+        if not isinstance(inner, dict) or inner.get("format") != FORMAT:
+            raise InputError(f"catalog entry {obj.get('id')}: 'candidate' must be a {FORMAT!r} object")
         try:
-            return candidate_from_json(obj.get("candidate"))
+            return candidate_from_json(inner)
         except InputError as exc:
             raise InputError(f"catalog entry {obj.get('id')}: candidate: {exc}") from None
     if fmt != FORMAT:

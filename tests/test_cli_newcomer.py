@@ -212,3 +212,16 @@ def test_torch_export_writes_its_architecture_beside_the_state_dict(tmp_path, ur
     loss = float(((module(X).detach().numpy() - np.array([[fmpq_to_float(v) for v in r]
                                                           for r in cand.problem.data.Y])) ** 2).mean())
     assert abs(loss - evaluate_numpy(cand.problem, cand.point, order=0).loss) <= 1e-12
+
+
+def test_an_entry_inside_an_entry_is_refused(tmp_path):
+    from spurious.candidate import loads_candidate
+    from spurious.errors import InputError
+
+    inner = json.loads((__import__("pathlib").Path(__file__).resolve().parents[1] / "examples" /
+                        "yun2019-theorem1.json").read_text())
+    entry = {"format": ENTRY_FORMAT, "id": "x", "candidate": inner}
+    assert loads_candidate(json.dumps(entry)).to_json() == loads_candidate(json.dumps(inner)).to_json()
+    nested = {"format": ENTRY_FORMAT, "id": "y", "candidate": entry}
+    with pytest.raises(InputError, match="must be a 'spurious.candidate/1' object"):
+        loads_candidate(json.dumps(nested))

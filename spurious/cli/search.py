@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..network import Network, parse_matrix
 from ..problem import FiniteData, Loss, Problem
 from ..rationals import parse_number
-from . import cli
+from . import OUTPUT_DIR, cli
 
 MAX_DATA_BYTES = 256 * 1024 * 1024
 
@@ -117,26 +117,32 @@ def _common(fn):
         click.option("--dataset", type=click.Choice(["gaussian-teacher", "random-labels", "regression-1d",
                                                      "safran-shamir"]), help="Built-in seeded data."),
         click.option("--teacher", help="Gaussian inputs labelled by a random teacher WIDTHS:ACT, e.g. 2,3,1:tanh."),
-        click.option("--n", type=click.IntRange(min=1), default=20, show_default=True, help="Samples for built-in data."),
-        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed for data and starts."),
+        click.option("--n", type=click.IntRange(min=1), default=20, show_default=True,
+                     help="Samples for built-in data."),
+        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Seed for data and starts."),
         click.option("--no-bias", is_flag=True, help="Networks without biases."),
         click.option("--weight-decay", default="0", show_default=True, help="Weight decay (exact number)."),
         click.option("--reduction", type=click.Choice(["mean", "sum"]), default="mean", show_default=True),
-        click.option("--starts", type=click.IntRange(min=1), default=1000, show_default=True, help="Random starts."),
+        click.option("--starts", type=click.IntRange(min=1), default=1000, show_default=True,
+                     help="Random starts."),
         click.option("--optimizer", type=click.Choice(["lbfgs", "newton", "gd"]), default="lbfgs",
                      show_default=True),
-        click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True, help="Step size of --optimizer gd."),
-        click.option("--max-iter", type=click.IntRange(min=1), default=1000, show_default=True, help="Iterations per start."),
+        click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True,
+                     help="Step size of --optimizer gd."),
+        click.option("--max-iter", type=click.IntRange(min=1), default=1000, show_default=True,
+                     help="Iterations per start."),
         click.option("--chunk-size", type=click.IntRange(min=1), default=500, show_default=True,
                      help="Starts per chunk (results depend on it in the last bits, not on --workers)."),
-        click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Local processes (one per core)."),
-        click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS", help="Time limit: the answer covers "
-                     "the starts that finished (JSON says complete: false)."),
-        click.option("--out-dir", type=click.Path(file_okay=False), default=None, help="Write one candidate file "
-                     "per distinct minimum, named by its catalog id (re-verify with `spurious verify`)."),
+        click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Local processes (one per core)."),
+        click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+                     help="Time limit: the answer covers the starts that finished (JSON says complete: false)."),
+        click.option("--out-dir", type=OUTPUT_DIR, default=None, help="Write one candidate file per distinct "
+                     "minimum, named by its catalog id (re-verify with `spurious verify`)."),
         click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786."),
-        click.option("--max-verify", type=click.IntRange(min=0), default=50, show_default=True, help="Verify at most this many distinct "
-                     "minima (most hits first)."),
+        click.option("--max-verify", type=click.IntRange(min=0), default=50, show_default=True,
+                     help="Verify at most this many distinct minima (most hits first)."),
         click.option("--rigor", type=click.Choice(["auto", "exact", "interval", "numerical"]), default="auto",
                      show_default=True),
         click.option("--save", is_flag=True, help="Store certified non-global minima in the catalog."),
