@@ -13,7 +13,8 @@ Same second-order chain rule as :mod:`spurious.arithmetic.structured` (read its 
   Rump's interval test (Cor. 2.7) needs, at the cost of one float product.
 
 Result: :class:`Enclosure` (mid, rad, norm): every true Hessian at a point of the box equals mid + E1 + E2 with
-|E1| <= rad entrywise and ||E2||_2 <= norm. mid is exactly symmetric. Radii are rounded upward by :func:`spurious.roundoff.up`.
+|E1| <= rad entrywise and ||E2||_2 <= norm. mid is exactly symmetric. Radii are rounded upward
+(:func:`spurious.roundoff.up`).
 """
 
 from __future__ import annotations
