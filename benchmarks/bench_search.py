@@ -23,7 +23,7 @@ import torch
 
 def _tanh_problem(n=20, seed=0):
     from spurious.activations import make_activation
-    from spurious.constructions.datasets import make_data
+    from spurious.search.datasets import make_data
     from spurious.network import Network
     from spurious.problem import Loss, Problem
 
@@ -34,7 +34,7 @@ def _tanh_problem(n=20, seed=0):
 def loop_search(problem, starts, max_iter=1000, gtol=1e-6, seed=0):
     """The researcher's loop: a fresh nn.Module per start, torch.optim.LBFGS to the same tolerance."""
     from spurious.arithmetic import FloatModel
-    from spurious.constructions.search import _zero_point
+    from spurious.search.multistart import _zero_point
 
     fm = FloatModel(problem, _zero_point(problem.network))
     X, Y = fm.X, fm.Y
@@ -57,7 +57,7 @@ def loop_search(problem, starts, max_iter=1000, gtol=1e-6, seed=0):
 
 
 def speed(args):
-    from spurious.constructions.search import search
+    from spurious.search.multistart import search
 
     torch.set_num_threads(1)
     problem = _tanh_problem()
@@ -76,8 +76,8 @@ def speed(args):
 
 
 def safran_shamir(args):
-    from spurious.constructions.datasets import safran_shamir_problem
-    from spurious.constructions.search import search
+    from spurious.search.datasets import safran_shamir_problem
+    from spurious.search.multistart import search
 
     print("| k = n | starts | unconverged | spurious (certified) | spurious (numerical only) | % spurious "
           "| families: F (hits) | s |")

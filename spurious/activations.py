@@ -71,6 +71,29 @@ class Activation:
             return _polynomial(ctx, self.coefficients, z)
         return _SMOOTH[self.name](ctx, z)
 
+    def value(self, ctx, z):
+        """sigma(z) alone (cheaper than :meth:`evaluate` where derivatives come from autodiff); on a breakpoint
+        too."""
+        if self.kind == PIECEWISE_LINEAR:
+            return ctx.piecewise_linear(z, self.breakpoints, self.slopes, self.offset)[0]
+        if self.kind == POLYNOMIAL:
+            return _polynomial(ctx, self.coefficients, z, derivatives=False)
+        return _SMOOTH[self.name](ctx, z, derivatives=False)
+
+    def piece_of(self, z) -> int:
+        """Index of the linear piece holding z (piecewise-linear kinds; the left piece on a breakpoint).
+
+        z may be exact, an arb ball strictly between breakpoints, or a float."""
+        if isinstance(z, float):
+            return sum(1 for c in self.breakpoints if z > float(c.p) / float(c.q))
+        return sum(1 for c in self.breakpoints if z > c)
+
+    def piece_line(self, p):
+        """(slope, intercept) of piece p: sigma(z) = intercept + slope z there (exact)."""
+        a = self.offset - sum(((self.slopes[k + 1] - self.slopes[k]) * c for k, c in enumerate(self.breakpoints[:p])),
+                              fmpq(0))
+        return self.slopes[p], a
+
     def to_json(self):
         if not self.params:
             return self.name
@@ -88,9 +111,13 @@ class Activation:
         return f"{self.name}({inner})"
 
 
-def _polynomial(ctx, coefficients, z):
+def _polynomial(ctx, coefficients, z, derivatives=True):
     c = [ctx.const(a) for a in coefficients]
     value, d1, d2 = c[-1] + 0 * z, 0 * z, 0 * z
+    if not derivatives:
+        for a in reversed(c[:-1]):
+            value = value * z + a
+        return value
     for a in reversed(c[:-1]):  # Horner for p, p', p'' together
         d2 = d2 * z + 2 * d1
         d1 = d1 * z + value
@@ -98,38 +125,51 @@ def _polynomial(ctx, coefficients, z):
     return value, d1, d2
 
 
-def _sigmoid(ctx, z):
+# smooth activations: (sigma, sigma', sigma''), or sigma alone when derivatives=False (for autodiff callers)
+def _sigmoid(ctx, z, derivatives=True):
     s = ctx.sigmoid(z)
+    if not derivatives:
+        return s
     ds = s * (1 - s)
     return s, ds, ds * (1 - 2 * s)
 
 
-def _tanh(ctx, z):
+def _tanh(ctx, z, derivatives=True):
     t = ctx.tanh(z)
+    if not derivatives:
+        return t
     dt = 1 - t * t
     return t, dt, -2 * t * dt
 
 
-def _softplus(ctx, z):
+def _softplus(ctx, z, derivatives=True):
+    if not derivatives:
+        return ctx.softplus(z)
     s = ctx.sigmoid(z)
     return ctx.softplus(z), s, s * (1 - s)
 
 
-def _erf(ctx, z):
+def _erf(ctx, z, derivatives=True):
+    if not derivatives:
+        return ctx.erf(z)
     g = 2 / ctx.sqrt(ctx.const(fmpq(1)) * ctx.pi()) * ctx.exp(-z * z)
     return ctx.erf(z), g, -2 * z * g
 
 
-def _gelu(ctx, z):
+def _gelu(ctx, z, derivatives=True):
     # gelu(z) = z Phi(z); Phi' = phi; gelu' = Phi + z phi; gelu'' = phi (2 - z^2)
     two = ctx.const(fmpq(2))
-    phi = ctx.exp(-z * z / 2) / ctx.sqrt(two * ctx.pi())
     cdf = (1 + ctx.erf(z / ctx.sqrt(two))) / 2
+    if not derivatives:
+        return z * cdf
+    phi = ctx.exp(-z * z / 2) / ctx.sqrt(two * ctx.pi())
     return z * cdf, cdf + z * phi, phi * (2 - z * z)
 
 
-def _swish(ctx, z):
+def _swish(ctx, z, derivatives=True):
     s = ctx.sigmoid(z)
+    if not derivatives:
+        return z * s
     ds = s * (1 - s)
     return z * s, s + z * ds, 2 * ds + z * ds * (1 - 2 * s)
 

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from spurious.activations import make_activation
 from spurious.arithmetic import FloatModel
 from spurious.cli import cli, _register
-from spurious.constructions.datasets import make_data, safran_shamir_problem
-from spurious.constructions.search import SearchSpec, _zero_point, model_for, search
+from spurious.search.datasets import make_data, safran_shamir_problem
+from spurious.search.multistart import SearchSpec, _zero_point, initial_points, model_for, search
 from spurious.network import Network, Point
 from spurious.problem import Loss, Problem
 from spurious.symmetries import aligned_distance, canonical_float, hidden_symmetries, normalise_units
@@ -117,6 +117,37 @@ def test_deep_network_permutations_in_every_layer():
     assert _dist(pr, A, B) < 1e-12
 
 
+def test_linear_layers_merge_modulo_gl_and_the_tangents_are_symmetries():
+    """GL(k) of linear hidden layers (deep linear 2-3-3-1): G-images merge, their loss is equal, a perturbed point
+    stays apart; the exact GL tangents at a point are directions of zero loss change to first order."""
+    from fractions import Fraction
+
+    from spurious.symmetries import symmetry_names, symmetry_tangents
+
+    rng = np.random.default_rng(4)
+    pr = _problem((2, 3, 3, 1), "linear")
+    A = _random_layers(rng, (2, 3, 3, 1))
+    G1, G2 = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    B = [(G1 @ A[0][0], G1 @ A[0][1]), (G2 @ A[1][0] @ np.linalg.inv(G1), G2 @ A[1][1]),
+         (A[2][0] @ np.linalg.inv(G2), A[2][1])]
+    assert _loss(pr, A) == pytest.approx(_loss(pr, B), rel=1e-10)
+    assert _dist(pr, A, B) < 1e-9
+    assert canonical_float(pr.network, A) == canonical_float(pr.network, B)
+    C = [(W + 1e-3 * rng.standard_normal(W.shape), b) for W, b in A]
+    assert _dist(pr, A, C) > 1e-4
+    assert _dist(_problem((2, 3, 3, 1), "linear", wd="1/10"), A, B) > 1e-2   # GL is no symmetry under decay
+    point = Point.from_arrays([W for W, _ in A], [b for _, b in A])
+    tangents = symmetry_tangents(pr.network, point)
+    assert len(tangents) == 18 and symmetry_names(tangents) == ["GL(3) layer 1", "GL(3) layer 2"]
+    theta = np.concatenate([np.concatenate([W.ravel(), b]) for W, b in A])
+    fm = FloatModel(pr, point)
+    eps = 1e-6
+    for t in tangents[::5]:
+        v = np.array([float(Fraction(int(x.p), int(x.q))) for x in t.vector])
+        d = (fm.losses(theta + eps * v)[0] - fm.losses(theta - eps * v)[0]) / (2 * eps)
+        assert abs(float(d)) < 1e-6
+
+
 def test_fixed_output_layer_permutations_only_where_fixed_numbers_agree():
     rng = np.random.default_rng(4)
     net = Network.make((3, 3, 1), make_activation("relu"), bias=False, trainable=[True, False])
@@ -174,7 +205,7 @@ def test_gradient_and_witness_of_reported_minima():
 
 
 def test_dask_local_cluster_same_result_as_one_process_and_retries_lost_chunks(tmp_path):
-    distributed = pytest.importorskip("distributed")
+    import distributed
     pr = _small()
     serial = search(pr, starts=48, seed=3, **FAST)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0") as lc, \
@@ -189,7 +220,7 @@ def test_serial_retries_then_fails_loudly(tmp_path):
     pr = _small()
     res = search(pr, starts=16, seed=0, verify=False, fault_dir=str(tmp_path), retries=1, **FAST)
     assert res.starts_done == 16
-    from spurious.constructions.executors import iter_chunks
+    from spurious.search.executors import iter_chunks
     spec = SearchSpec.build(pr, _zero_point(pr.network), 16, chunk_size=16, fault_dir=str(tmp_path / "x"))
     (tmp_path / "x").mkdir()
     with pytest.raises(RuntimeError):
@@ -237,7 +268,7 @@ def test_interrupt_during_verification_keeps_certified_ones():
 def test_starts_do_not_depend_on_chunking():
     pr = _small()
     spec = SearchSpec.build(pr, _zero_point(pr.network), 10)
-    from spurious.constructions.search import initial_points
+    from spurious.search.multistart import initial_points
     m = model_for(spec)
     a = initial_points(m, 5, 0, 10)
     b = np.concatenate([initial_points(m, 5, 0, 4), initial_points(m, 5, 4, 10)])
@@ -295,9 +326,6 @@ def test_safran_shamir_k7_search_finds_the_certified_single_failure_minimum():
     assert min(m.loss for m in bad) / 2 == pytest.approx(0.0232027149, abs=1e-10)
     zero = [m for m in res.minima if m.loss <= 1e-10]
     assert zero and zero[0].hits + sum(m.hits for m in bad) + res.unconverged == 100
-    import importlib.util
-    if importlib.util.find_spec("spurious.verifiers.interval") is None:
-        pytest.skip("interval proof path not present")
     assert any(m.certified_spurious for m in bad)
 
 
@@ -305,9 +333,6 @@ def test_safran_shamir_k7_search_finds_the_certified_single_failure_minimum():
 def test_cli_save_stores_certified_spurious_minima(tmp_path):
     """k = n = 7 Safran-Shamir through the CLI with --save: every certified spurious minimum lands in the catalog
     (the catalog re-verifies before storing)."""
-    import importlib.util
-    if importlib.util.find_spec("spurious.verifiers.interval") is None:
-        pytest.skip("interval proof path not present")
     db = str(tmp_path / "cat.sqlite")
     r = CliRunner().invoke(cli, ["search", "--widths", "7,7,1", "--dataset", "safran-shamir", "--starts", "60",
                                  "--chunk-size", "60", "--max-verify", "6", "--save", "--catalog", db, "--json"])
@@ -325,12 +350,183 @@ def test_cli_save_stores_certified_spurious_minima(tmp_path):
 @pytest.mark.parametrize("k,F", [(8, 0.0215080372), (9, 0.0200141758), (10, 0.0187021946)])
 def test_safran_shamir_reproduction_lowest_spurious_family(k, F):
     """k = n = 8..10: the most frequent spurious end point of search is the single-failure family of
-    constructions.md 4.3 (F to 10 digits), certified strict and non-global where the interval path exists."""
-    import importlib.util
+    constructions.md 4.3 (F to 10 digits), certified strict and non-global by the interval path."""
     pr, base = safran_shamir_problem(k, k)
     res = search(pr, base, starts=60, seed=1, chunk_size=60, max_verify=3)
     bad = [m for m in res.minima if m.loss / 2 >= 1e-3]
     assert bad, f"no spurious end point in 60 starts at k = {k}"
     assert min(m.loss for m in bad) / 2 == pytest.approx(F, abs=1e-10)
-    if importlib.util.find_spec("spurious.verifiers.interval") is not None:
-        assert any(m.certified_spurious and abs(m.loss / 2 - F) < 1e-9 for m in bad)
+    assert any(m.certified_spurious and abs(m.loss / 2 - F) < 1e-9 for m in bad)
+
+
+# ------------------------------------------------------------------------ budget, out-dir, flat sets, depth
+def test_stopped_optimiser_keeps_exactly_the_finished_starts():
+    """A stop (budget or Ctrl-C) between iterations: starts that had finished keep their end points, bit for bit
+    the ones of an unstopped run; the others are marked unfinished (not results)."""
+    import torch
+
+    from spurious.search.optimizers import UNFINISHED, run_optimizer
+
+    pr = _small()
+    m = model_for(SearchSpec.build(pr, _zero_point(pr.network), 24))
+    x0 = torch.as_tensor(initial_points(m, 0, 0, 24))
+    full, it_full = run_optimizer(m.fns, x0.clone(), "lbfgs", 300, 1e-9)
+    calls = [0]
+
+    def stop():
+        calls[0] += 1
+        return calls[0] > int(it_full.median())
+
+    part, it_part = run_optimizer(m.fns, x0.clone(), "lbfgs", 300, 1e-9, stop=stop)
+    done = it_part != UNFINISHED
+    assert 0 < int(done.sum()) < 24
+    assert torch.equal(part[done], full[done]) and torch.equal(it_part[done], it_full[done])
+
+
+def test_budget_returns_complete_false_json_with_the_finished_starts():
+    r = CliRunner().invoke(cli, ["search", "--widths", "1,3,1", "--activation", "tanh", "--dataset", "regression-1d",
+                                 "--n", "6", "--starts", "200000", "--chunk-size", "2000", "--budget", "3",
+                                 "--max-verify", "2", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["complete"] is False and 0 <= out["starts"] < out["requested_starts"] == 200000
+    assert sum(m["hits"] for m in out["minima"]) + out["unconverged"] == out["starts"]
+    assert "error" not in r.output
+
+
+def test_interrupt_flag_stops_optimisers_and_result_says_incomplete():
+    """The first Ctrl-C sets the stop flag: the chunk in progress returns its finished starts, JSON follows."""
+    from spurious.search import multistart
+
+    pr = _small()
+
+    def press_ctrl_c(event):
+        multistart._STOP.set()   # what the SIGINT handler does
+
+    res = search(pr, starts=64, seed=0, callback=press_ctrl_c, verify=False, **FAST)
+    out = res.to_json()
+    assert not res.complete and out["complete"] is False and out["starts"] < 64 and res.interrupted
+
+
+def test_deep_linear_search_reports_one_proved_global_minimum_and_no_spurious():
+    """2-3-3-1 linear (GL(3) x GL(3) symmetry): every end point is one entry whose loss is the proved global
+    minimum value (reduced-rank regression closed form, exact); no spurious minimum (every local minimum of a
+    deep linear network is global: Kawaguchi 2016, Laurent and von Brecht 2018)."""
+    from spurious.verifiers.relaxations import global_bound
+
+    pr = _problem((2, 3, 3, 1), "linear")
+    res = search(pr, starts=40, seed=0, max_verify=1, **{k: v for k, v in FAST.items() if k != "max_verify"})
+    out = res.to_json()
+    value = global_bound(pr).global_value
+    assert out["global_minimum"]["value"] == str(value) and out["global_minimum"]["rigor"] == "exact"
+    assert len(res.minima) == 1 and res.minima[0].hits + res.unconverged == 40
+    m = res.minima[0]
+    assert abs(m.loss - float(value)) <= 1e-9 and m.reaches_global_value
+    assert out["minima"][0]["global"] == "global" and out["certified_spurious"] == 0
+    assert out["numerical_spurious"] == 0 and out["global_minimum"]["reached_by"] == m.hits
+
+
+def _five_points(tmp_path):
+    path = tmp_path / "five.csv"
+    path.write_text("x,y\n-2,1\n-1,0\n0,1\n1,0\n2,2\n")
+    return str(path)
+
+
+def test_flat_sets_are_one_entry_and_out_dir_files_reverify(tmp_path):
+    """1-1-1 ReLU on five 1-D points: thousands of end points lie in a handful of flat sets (dead units, units whose
+    active samples fix only a product); each set is one entry. --out-dir writes one candidate per entry, named by
+    its stable id, and `spurious verify` gives the verdict the search reported."""
+    from spurious.candidate import load_candidate
+    from spurious.catalog import stable_id
+    from spurious.verifiers import verify
+
+    out_dir = tmp_path / "minima"
+    r = CliRunner().invoke(cli, ["search", "--widths", "1,1,1", "--data", _five_points(tmp_path), "--starts", "150",
+                                 "--chunk-size", "150", "--max-verify", "3", "--out-dir", str(out_dir), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["complete"] and len(out["minima"]) <= 6
+    files = sorted(out_dir.iterdir())
+    assert len(files) == len(out["minima"])
+    certified = 0
+    for m in out["minima"]:
+        c = load_candidate(m["file"])
+        assert m["file"].endswith(stable_id(c) + ".json") and m["id"] == stable_id(c)
+        prov = c.meta["search"]
+        assert prov["seed"] == 0 and prov["optimizer"] == "lbfgs" and prov["hits"] == m["hits"]
+        if m["verdict"] != "unverified" and m["rigor"] != "numerical":
+            cert = verify(c)
+            assert (cert.verdict, cert.glob, cert.rigor) == (m["verdict"], m["global"], m["rigor"])
+            certified += cert.spurious
+    assert certified >= 1     # a spurious (non-global) flat minimum is proved from a search end point
+
+
+@pytest.mark.slow
+def test_deep_relu_search_certifies_the_constant_fit_exactly():
+    """2-3-3-1 ReLU on random labels: end points with a dead layer output the mean label, a known spurious
+    non-strict minimum (the constant least-squares fit; a dead layer freezes the output). The exact polish inside
+    the pattern (last layer by exact least squares) makes the float end point exactly critical, and the exact path
+    certifies it: loss = the labels' variance (mean reduction)."""
+    from flint import fmpq
+
+    pr = _problem((2, 3, 3, 1), "relu")
+    ys = [y[0] for y in pr.data.Y]
+    mean = sum(ys, fmpq(0)) / len(ys)
+    variance = sum(((y - mean) ** 2 for y in ys), fmpq(0)) / len(ys)
+    res = search(pr, starts=60, seed=0, chunk_size=60, max_verify=60)
+    constant = [m for m in res.minima if m.certified_spurious and m.certificate.loss == variance]
+    assert constant and constant[0].certificate.rigor == EXACT
+    assert constant[0].certificate.verdict == "non_strict_local_min"
+
+
+@pytest.mark.slow
+def test_real_dask_cluster_loses_no_start_when_a_worker_is_killed(tmp_path):
+    """A scheduler and two single-threaded worker processes on 127.0.0.1 (started here); one worker is killed
+    after the first chunk arrives. Dask reschedules its chunks: every start is done, and the minima and hit
+    counts equal the one-process run."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import distributed
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    dask = os.path.join(os.path.dirname(sys.executable), "dask")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
+    log = open(tmp_path / "dask.log", "w")
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--dashboard-address", "127.0.0.1:0"], env=env, stdout=log, stderr=log)]
+    try:
+        time.sleep(2)
+        workers = [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
+                                     "--dashboard-address", "127.0.0.1:0"], env=env, stdout=log, stderr=log)
+                   for _ in range(2)]
+        procs += workers
+        pr = _small()
+        serial = search(pr, starts=64, seed=4, verify=False, max_iter=200, chunk_size=4)
+        with distributed.Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=60)
+            killed = []
+
+            def kill_one(event):
+                if not killed:
+                    workers[0].kill()
+                    killed.append(event["chunks_done"])
+
+            res = search(pr, starts=64, seed=4, verify=False, max_iter=200, chunk_size=4, client=client,
+                         callback=kill_one)
+        assert killed and killed[0] < 16 and workers[0].wait(timeout=10) is not None
+        assert res.complete and res.starts_done == 64 and res.chunks_done == 16
+        assert _strip(res)["minima"] == _strip(serial)["minima"]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
+        log.close()

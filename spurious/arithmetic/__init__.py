@@ -12,9 +12,10 @@ from ..errors import InputError, NotExactError
 from .contexts import EXACT, TORCH, BallContext
 from .floating import FloatModel
 from .population import check_closed_form, population_ball
-from .structured import Evaluation, evaluate_finite
+from .passes import Evaluation, evaluate_finite, forward, jacobian, context_layers
 
-__all__ = ["evaluate", "evaluate_exact", "evaluate_ball", "evaluate_float", "Evaluation", "FloatModel",
+__all__ = ["evaluate", "evaluate_exact", "evaluate_ball", "evaluate_float", "Evaluation", "FloatModel", "forward",
+           "jacobian", "context_layers",
            "EXACT", "TORCH", "BallContext", "ball_layers"]
 
 

@@ -1,9 +1,10 @@
 """A cheap rigorous enclosure of the Hessian over a box, for finite data and many parameters.
 
-Same second-order chain rule as :mod:`spurious.arithmetic.structured` (read its docstring), split by cost:
+Same second-order chain rule as :mod:`spurious.arithmetic.passes` (read its docstring), split by cost:
 
-* the n x width scalars (pre-activations, sigma, sigma', sigma'', residuals, adjoints) are computed in ``arb``
-  over the box (the parameters as balls), then split rigorously into a float midpoint and a float radius;
+* the n x width scalars (pre-activations, sigma, sigma', sigma'', residuals, adjoints) are computed by the pass
+  itself (:func:`~.passes.forward`, :func:`~.passes.backward`) in ``arb`` over the box (the parameters as balls),
+  then split rigorously into a float midpoint and a float radius;
 * the large products (per-sample Jacobians DZ, the cross terms K_l, the Gram sums of outer products) are float64
   matrix products with a-priori rounding-error bounds |fl(x.y) - x.y| <= gamma_k |x|.|y|, gamma_k = k u/(1 - k u)
   (Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., Sec. 3.5; valid for any summation order and
@@ -11,6 +12,15 @@ Same second-order chain rule as :mod:`spurious.arithmetic.structured` (read its 
 * the P x P Gram sums sum_r w_r a_r a_r^T get a spectral-norm error bound from rank-one pieces,
   sum_r (|w_r| (2 |a_r| |e_r| + |e_r|^2) + omega_r (|a_r| + |e_r|)^2) plus the rounding terms, which is all that
   Rump's interval test (Cor. 2.7) needs, at the cost of one float product.
+
+Why the P-sized part is not the pass run with float-interval scalars: the pass keeps scalars in Python lists and
+does elementwise work (placing h_{l-1} into DZ, scaling DZ by sigma', the weighted Gram rows) one scalar at a time,
+which is fine for exact and ball numbers whose arithmetic dominates anyway, but a Python-level interval scalar with
+directed rounding would cost ~1 microsecond per operation on n P d entries (hours at P ~ 2000). Here the same
+quantities are whole numpy arrays with ONE a-priori error bound per product (gamma_k), and the Gram sums are not
+formed as interval matrices at all but bounded in spectral norm, which a scalar-by-scalar pass cannot express. So
+this module is the one float-interval implementation of the P-sized products; everything it needs from the network
+(values, slopes, curvatures, adjoints) comes from the pass.
 
 Result: :class:`Enclosure` (mid, rad, norm): every true Hessian at a point of the box equals mid + E1 + E2 with
 |E1| <= rad entrywise and ||E2||_2 <= norm. mid is exactly symmetric. Radii are rounded upward
@@ -29,6 +39,7 @@ from ..errors import UnsupportedError
 from ..rationals import fmpq_to_float
 from ..roundoff import U, frob_up, gamma, up
 from .contexts import BallContext
+from .passes import backward, forward
 
 __all__ = ["Enclosure", "hessian_enclosure", "float_hessian", "split_arb", "enclosure_from_arb_mat"]
 
@@ -225,41 +236,19 @@ def _enclose(problem, base, theta, radius, prec, bounds):
 
 
 def _fb(problem, point, radius, prec):
+    """The n x width quantities of the pass (:mod:`.passes`) in ball arithmetic over the box, split into floats."""
     from . import ball_layers
 
     net = problem.network
     ctx = BallContext(prec)
     X, Y = problem.data.X, problem.data.Y
     n, L = len(X), net.depth
-    offsets, P = net.layer_offsets()
     rad = radius.tolist() if isinstance(radius, np.ndarray) and radius.ndim else float(radius)
     with ctx.workprec():
-        c = arb(1) / n if problem.loss.reduction == "mean" else arb(1)
-        layers = ball_layers(net, point, rad)
-        Hs = [arb_mat([[arb(x[j]) for x in X] for j in range(net.widths[0])])]
-        S1, S2 = [None], [None]
-        for l in range(1, L + 1):
-            W, b = layers[l - 1]
-            Z = arb_mat([list(r) for r in W]) * Hs[-1]
-            if b is not None:
-                Z = arb_mat([[Z[k, i] + b[k] for i in range(n)] for k in range(len(b))])
-            if l == L:
-                Hs.append(Z)
-                break
-            act = net.activations[l - 1]
-            out = [[act.evaluate(ctx, Z[k, i]) for i in range(n)] for k in range(Z.nrows())]
-            Hs.append(arb_mat([[o[0] for o in row] for row in out]))
-            S1.append([[o[1] for o in row] for row in out])
-            S2.append([[o[2] for o in row] for row in out])
-        F = Hs[L]
-        G = [None] * (L + 1)
-        A = [None] * (L + 1)
-        G[L] = arb_mat([[2 * c * (F[o, i] - arb(Y[i][o])) for i in range(n)] for o in range(net.widths[-1])])
-        for l in range(L, 1, -1):
-            Al = arb_mat([list(r) for r in layers[l - 1][0]]).transpose() * G[l]
-            A[l - 1] = Al
-            G[l - 1] = arb_mat([[Al[k, i] * S1[l - 1][k][i] for i in range(n)] for k in range(Al.nrows())])
-        two_c = 2 * c
+        two_c = 2 * (arb(1) / n if problem.loss.reduction == "mean" else arb(1))
+        fw = forward(ctx, net, X, ball_layers(net, point, rad))
+        F = fw.H[L]
+        G, A = backward(fw, [[two_c * (F[o, i] - arb(Y[i][o])) for i in range(n)] for o in range(net.widths[-1])])
 
     def fl(M):
         if M is None:
@@ -269,5 +258,5 @@ def _fb(problem, point, radius, prec):
         return m.reshape(len(rows), -1), r.reshape(len(rows), -1)
 
     cm, cr = split_arb([two_c])
-    return ([fl(h) for h in Hs], [fl(s) for s in S1], [fl(s) for s in S2], [fl(a) for a in A], [fl(g) for g in G],
-            float(cm[0]), float(cr[0]))
+    return ([fl(h) for h in fw.H], [fl(s) for s in fw.S1[:L]], [fl(s) for s in fw.S2[:L]], [fl(a) for a in A],
+            [fl(g) for g in G], float(cm[0]), float(cr[0]))

@@ -1,14 +1,14 @@
 """float64 evaluation with torch.func: loss, gradient and Hessian, batched over many points (vmap).
 
-Fast and independent of the exact/ball code (autodiff instead of the structured formula), so the two check
-each other. Results here are evidence (``rigor: numerical``), never proof.
+Fast and independent of the exact/ball derivatives (autodiff of sigma's value, instead of the chain rule of
+:mod:`.passes` and the declared sigma', sigma''), so the two check each other. Results here are evidence
+(``rigor: numerical``), never proof.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..activations import PIECEWISE_LINEAR, POLYNOMIAL
 from ..rationals import fmpq_to_float
 from .contexts import TORCH
 from .population import check_closed_form, population_loss_torch
@@ -23,18 +23,9 @@ def _torch():
 
 
 def torch_activation(act):
-    """The activation as a torch function (torch context for piecewise-linear and polynomial ones)."""
-    torch = _torch()
-    if act.kind in (PIECEWISE_LINEAR, POLYNOMIAL):
-        return lambda z: act.evaluate(TORCH, z)[0]
-    return {
-        "sigmoid": torch.sigmoid,
-        "tanh": torch.tanh,
-        "softplus": torch.nn.functional.softplus,
-        "erf": torch.erf,
-        "gelu": torch.nn.functional.gelu,
-        "swish": torch.nn.functional.silu,
-    }[act.name]
+    """sigma as a function of float64 torch tensors: the activation's own formula in the TORCH context
+    (:mod:`spurious.activations`), differentiable by torch.func."""
+    return lambda z: act.value(TORCH, z)
 
 
 def _tensor(rows):

@@ -10,8 +10,11 @@ problem that the catalog recognises:
   layers trainable and no weight decay (with weight decay the rescaled point has a different loss);
 - a permutation of the data rows (the loss is a sum over samples).
 
-Sign flips of odd or even activations and GL(k) of linear layers are not identified (a missed merge gives two
-entries, never a wrong one). Witness and meta are not part of the identity.
+Which symmetries exist is :func:`spurious.symmetries.hidden_symmetries` (the statement search and the verifiers
+use). Sign flips of odd activations and GL(k) of linear layers are symmetries there but are not identified here:
+identifying them would change the ids of stored entries (two shipped tanh entries among them) and needs a
+canonical-version migration of existing catalogs (a missed merge gives two entries, never a wrong one).
+Witness and meta are not part of the identity.
 
 Canonical rescaling is exact in rationals and permutation-equivariant: each unit's incoming (w, b) is divided by
 its largest absolute entry (a unit with zero incoming weights is normalised by its outgoing weights instead), layer
@@ -32,6 +35,7 @@ from flint import fmpq
 
 from ..network import Layer, Point
 from ..rationals import format_number
+from ..symmetries import hidden_symmetries
 
 __all__ = ["canonical_form", "stable_id", "canonical_graph", "rescale_canonically", "MAX_TIE_BRANCHES",
            "ID_LENGTH"]
@@ -49,13 +53,10 @@ def _matrices(point):
 
 
 def _rescalable(network, loss, l):
-    """Is positive rescaling of the units of hidden layer l (1-based) a symmetry of the loss?"""
-    act = network.activations[l - 1]
-    if act.homogeneity is None:
-        return None
-    if loss is not None and (loss.weight_decay != 0 or not (network.trainable[l - 1] and network.trainable[l])):
-        return None
-    return act.homogeneity
+    """Degree p if positive rescaling of the units of hidden layer l (1-based) is a symmetry of the loss (of the
+    function when ``loss`` is None: a fixed teacher), else None (:func:`spurious.symmetries.hidden_symmetries`)."""
+    syms = hidden_symmetries(network, 0 if loss is None else loss.weight_decay, function_only=loss is None)
+    return syms[l - 1].rescale
 
 
 def rescale_canonically(network, point, loss=None) -> Point:

@@ -93,50 +93,24 @@ def export_torch(entry, path) -> None:
 
 
 def _torch_activation(act):
-    import torch
+    """An ``nn.Module`` applying ``act`` elementwise by its own formula (:mod:`spurious.activations`, TORCH
+    context): one definition of every activation, exact kinks and pieces included."""
     from torch import nn
 
-    simple = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "softplus": nn.Softplus,
-              "swish": nn.SiLU, "gelu": nn.GELU}
-    if act.name in simple:
-        return simple[act.name]()
-    if act.name == "leaky_relu":
-        return nn.LeakyReLU(fmpq_to_float(act.slopes[0]))
+    from ..arithmetic.floating import torch_activation
 
-    class Elementwise(nn.Module):
-        def __init__(self, fn, label):
+    class Activation(nn.Module):
+        def __init__(self):
             super().__init__()
-            self.fn, self.label = fn, label
+            self.fn = torch_activation(act)
 
         def forward(self, z):
             return self.fn(z)
 
         def extra_repr(self):
-            return self.label
+            return str(act)
 
-    if act.name == "erf":
-        return Elementwise(torch.erf, "erf")
-    if act.kind == "polynomial":
-        coeffs = [fmpq_to_float(c) for c in act.coefficients]
-
-        def poly(z):
-            out = torch.zeros_like(z) + coeffs[-1]
-            for a in reversed(coeffs[:-1]):
-                out = out * z + a
-            return out
-        return Elementwise(poly, str(act))
-    if act.kind == "piecewise_linear":
-        bps = [fmpq_to_float(b) for b in act.breakpoints]
-        slopes = [fmpq_to_float(s) for s in act.slopes]
-        offset = fmpq_to_float(act.offset)
-
-        def pwl(z):
-            out = offset + slopes[0] * z
-            for k, b in enumerate(bps):
-                out = out + (slopes[k + 1] - slopes[k]) * torch.relu(z - b)
-            return out
-        return Elementwise(pwl, str(act))
-    raise InputError(f"export: no torch module for activation {act}")
+    return Activation()
 
 
 def build_module(widths, activation, bias=True):

@@ -88,7 +88,7 @@ def _numeric(s):
 
 def build_problem(widths, activation, data_path, dataset, teacher, n, seed, bias, weight_decay, reduction):
     """(Problem, base Point or None) from the command-line options."""
-    from ..constructions.datasets import make_data, parse_teacher
+    from ..search.datasets import make_data, parse_teacher
 
     if not (data_path or dataset or teacher) or (data_path and (dataset or teacher)) or \
             (teacher and dataset not in (None, "gaussian-teacher")):
@@ -130,6 +130,10 @@ def _common(fn):
         click.option("--chunk-size", default=500, show_default=True,
                      help="Starts per chunk (results depend on it in the last bits, not on --workers)."),
         click.option("--workers", default=1, show_default=True, help="Local processes (one per core)."),
+        click.option("--budget", type=float, default=None, metavar="SECONDS", help="Time limit: the answer covers "
+                     "the starts that finished (JSON says complete: false)."),
+        click.option("--out-dir", type=click.Path(file_okay=False), default=None, help="Write one candidate file "
+                     "per distinct minimum, named by its catalog id (re-verify with `spurious verify`)."),
         click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786."),
         click.option("--max-verify", default=50, show_default=True, help="Verify at most this many distinct "
                      "minima (most hits first)."),
@@ -185,7 +189,7 @@ class _Progress:
 
 def run_search(problem, base, o, label="search", progress=True):
     """Run one search with the CLI options ``o`` (dict); saving as minima are certified."""
-    from ..constructions.search import search
+    from ..search import search
 
     catalog = _open_catalog(o["catalog_url"]) if o["save"] else None
     saved = []
@@ -198,13 +202,18 @@ def run_search(problem, base, o, label="search", progress=True):
     bar = _Progress(progress and not o["as_json"] and sys.stderr.isatty(), o["starts"], label)
     try:
         res = search(problem, base, starts=o["starts"], seed=o["seed"], optimizer=o["optimizer"],
-                     workers=o["workers"], scheduler=o["scheduler"], callback=bar, on_minimum=on_minimum,
+                     workers=o["workers"], scheduler=o["scheduler"], budget=o["budget"], callback=bar,
+                     on_minimum=on_minimum,
                      max_verify=o["max_verify"], rigor=o["rigor"], id_fn=_id_fn(), lr=o["lr"],
                      max_iter=o["max_iter"], chunk_size=o["chunk_size"],
                      meta={"params": {"seed": o["seed"], "starts": o["starts"], "optimizer": o["optimizer"],
                                       "dataset": o.get("dataset"), "n": o.get("n")}})
     finally:
         bar.stop()
+    if o.get("out_dir"):
+        from ..search import write_candidates
+
+        write_candidates(res, o["out_dir"])
     return res, saved
 
 
@@ -259,8 +268,15 @@ def _print_result(res, saved):
                   f"{len(res.numerically_spurious) - len(res.certified_spurious)}")
     if saved:
         console.print(f"saved to the catalog: {', '.join(saved)}")
-    if res.interrupted:
-        console.print("[yellow]interrupted: results cover the chunks that finished[/]")
+    if res.global_bound is not None and res.global_bound.global_value is not None:
+        from .render import fmt_value
+
+        reached = sum(m.hits for m in res.minima if m.reaches_global_value)
+        console.print(f"global minimum value {fmt_value(res.global_bound.global_value)} (proved: "
+                      f"{res.global_bound.method}); reached by {reached} of {res.starts_done} starts")
+    if not res.complete:
+        console.print(f"[yellow]incomplete: {res.starts_done} of {res.spec.starts} starts finished"
+                      f"{'; verification stopped early' if res.verification_interrupted else ''}[/]")
 
 
 @cli.command("sweep")
@@ -312,4 +328,4 @@ def _sweep_row(ws, res, saved):
             "certified_spurious": len(res.certified_spurious),
             "numerical_spurious": len(spur) - len([m for m in spur if m.certified_spurious]),
             "spurious_fraction": sum(m.hits for m in spur) / res.starts_done if res.starts_done else 0.0,
-            "best_loss": res.best_loss, "saved": saved, "interrupted": res.interrupted}
+            "best_loss": res.best_loss, "saved": saved, "interrupted": res.interrupted, "complete": res.complete}

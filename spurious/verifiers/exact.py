@@ -21,7 +21,8 @@ import random
 
 from flint import fmpq, fmpq_mat
 
-from ..arithmetic import evaluate_exact
+from ..arithmetic import EXACT as EXACT_CONTEXT, evaluate_exact
+from ..arithmetic.passes import forward
 from ..errors import InternalError
 from ..linalg import inertia, min_positive_eigenvalue_bound, nullspace, outside_span, quad_form, rank
 from ..rationals import decimal_str
@@ -95,14 +96,8 @@ def line_polynomial(problem, point, d):
 
 def _piece_indices(problem, point):
     """Index of the linear piece of every first-layer pre-activation (None on a breakpoint); one hidden layer."""
-    L = point.layers[0]
-    bps = problem.network.activations[0].breakpoints
-    out = []
-    for k, row in enumerate(L.W):
-        for x in problem.data.X:
-            z = sum((w * v for w, v in zip(row, x)), fmpq(0)) + (L.b[k] if L.b is not None else 0)
-            out.append(None if any(z == c for c in bps) else sum(1 for c in bps if z > c))
-    return out
+    fw = forward(EXACT_CONTEXT, problem.network, problem.data.X, [(L.W, L.b) for L in point.layers])
+    return [p for row in fw.piece_index[0] for p in row]
 
 
 def _same_pieces(problem, a, b):
@@ -182,20 +177,10 @@ def _dead_units(problem, point, ev):
 
 
 def _dead_value_is_zero(problem, point, l, k):
-    """Whether the constant output of a dead unit is 0 (then its outgoing weights multiply 0)."""
-    from ..arithmetic.contexts import EXACT
-
-    net = problem.network
-    act = net.activations[l - 1]
-    # the constant value of sigma on a zero-slope piece: evaluate sigma at a point of that piece
-    slopes, bps = act.slopes, act.breakpoints
-    values = []
-    for p, s in enumerate(slopes):
-        if s != 0:
-            continue
-        z = bps[0] - 1 if p == 0 else (bps[-1] + 1 if p == len(bps) else (bps[p - 1] + bps[p]) / 2)
-        values.append(act.evaluate(EXACT, z)[0])
-    return all(v == 0 for v in values)
+    """Whether the constant output of a dead unit is 0 (then its outgoing weights multiply 0): the intercept of
+    every zero-slope piece of the activation is 0."""
+    act = problem.network.activations[l - 1]
+    return all(act.piece_line(p)[1] == 0 for p, s in enumerate(act.slopes) if s == 0)
 
 
 def _dead_flat_coords(problem, dead):

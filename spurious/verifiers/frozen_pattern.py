@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flint import fmpq, fmpq_poly
+from flint import fmpq
 
 from ..arithmetic import EXACT as EXACT_CONTEXT, evaluate_exact
+from ..arithmetic.passes import forward
 from ..linalg import least_squares, nullspace, outside_span, rank
 from .globality import global_status
 from .symmetry import symmetry_names, symmetry_tangents
@@ -40,11 +41,9 @@ METHOD = "frozen activation pattern + least squares over the pattern's model cla
 # the activation pattern -----------------------------------------------------------------------------------------
 def piece_of(act, z):
     """(piece index, slope, intercept a with sigma = a + s z on the piece, distance to nearest breakpoint)."""
-    p = sum(1 for c in act.breakpoints if z > c)
-    dist = min(abs(z - c) for c in act.breakpoints)
-    s = act.slopes[p]
-    value = act.evaluate(EXACT_CONTEXT, z)[0]
-    return p, s, value - s * z, dist
+    p = act.piece_of(z)
+    s, a = act.piece_line(p)
+    return p, s, a, min(abs(z - c) for c in act.breakpoints)
 
 
 @dataclass
@@ -60,23 +59,18 @@ class PatternInfo:
 
 
 def analyse(network, X, layers) -> PatternInfo:
-    """Exact forward pass recording the piece of every hidden pre-activation (``layers``: [(W rows, b)])."""
-    h = [list(x) for x in X]  # n x d
-    info = PatternInfo([], [], [], [], [], [])
-    for l, (W, b) in enumerate(layers, start=1):
-        Z = [[sum((w * hv for w, hv in zip(row, hi)), fmpq(0)) + (b[k] if b is not None else 0) for hi in h]
-             for k, row in enumerate(W)]
-        if l == network.depth:
-            info.outputs = [list(col) for col in zip(*Z)]
-            break
+    """Exact forward pass (:func:`spurious.arithmetic.passes.forward`) recording the piece of every hidden
+    pre-activation (``layers``: [(W rows, b)]); on a breakpoint the left piece, at distance 0."""
+    fw = forward(EXACT_CONTEXT, network, X, layers)
+    info = PatternInfo([], [], [], [], [], fw.outputs)
+    for l in range(1, network.depth):
         act = network.activations[l - 1]
-        P = [[piece_of(act, z) for z in row] for row in Z]
-        info.Z.append(Z)
+        P = [[piece_of(act, z) for z in row] for row in fw.Z[l]]
+        info.Z.append(fw.Z[l])
         info.piece.append([[p[0] for p in row] for row in P])
         info.slope.append([[p[1] for p in row] for row in P])
         info.icpt.append([[p[2] for p in row] for row in P])
         info.dist.append([[p[3] for p in row] for row in P])
-        h = [[p[2] + p[1] * z for p, z in zip(Prow, Zrow)] for Prow, Zrow in zip(zip(*P), zip(*Z))]
     return info
 
 
@@ -283,25 +277,16 @@ def _kernel_directions(net, point, cols, P):
 
 
 def _outputs_constant(candidate, info, d):
-    """Outputs on the data along point + t d, as exact polynomials in t with the pattern frozen: all constant?"""
+    """Outputs on the data along point + t d with the pattern frozen: all constant in t?
+
+    With the pattern frozen the outputs are polynomials of degree <= L in t (each layer multiplies by parameters
+    affine in t); a polynomial of degree <= L that takes one value at the L + 1 points t = 0..L is constant, so
+    exact evaluations of the frozen-pattern polynomial (:func:`spurious.arithmetic.passes.forward`) decide it."""
     net, point = candidate.problem.network, candidate.point
-    offsets, _ = net.layer_offsets()
     X = candidate.problem.data.X
-    h = [[fmpq_poly([x]) for x in row] for row in X]
-    for l, layer in enumerate(point.layers):
-        off = offsets[l]
-        dout, din = len(layer.W), len(layer.W[0])
+    frozen = [[[(s, a) for s, a in zip(srow, arow)] for srow, arow in zip(S, A)]
+              for S, A in zip(info.slope, info.icpt)]
+    values = [forward(EXACT_CONTEXT, net, X, _layers(point.shift(net, d, t)), frozen).outputs
+              for t in range(net.depth + 1)]
+    return all(v == values[0] for v in values[1:])
 
-        def coef(idx, value):
-            return fmpq_poly([value, d[idx]]) if off is not None else fmpq_poly([value])
-
-        W = [[coef(off + k * din + j if off is not None else 0, layer.W[k][j]) for j in range(din)]
-             for k in range(dout)]
-        b = None if layer.b is None else [coef(off + dout * din + k if off is not None else 0, layer.b[k])
-                                          for k in range(dout)]
-        Z = [[sum((W[k][j] * hi[j] for j in range(din)), fmpq_poly([])) + (b[k] if b else 0) for k in range(dout)]
-             for hi in h]
-        if l == net.depth - 1:
-            return all(z.degree() <= 0 for row in Z for z in row)
-        h = [[info.icpt[l][k][i] + info.slope[l][k][i] * Z[i][k] for k in range(dout)] for i in range(len(X))]
-    return False

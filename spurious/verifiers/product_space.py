@@ -10,15 +10,18 @@ is LINEAR in beta = (U, V-where-offsets-matter, c): the loss is a convex quadrat
 minimises g over ALL beta, hence loss(theta') = g(beta(theta')) >= g(beta(theta)) for theta' in the pattern region,
 a neighbourhood of theta: a local minimum (Yun, Sra, Jadbabaie, ICLR 2019, arXiv 1802.03487, proof of Theorem 1).
 
-Also here: exact loss/gradient/Hessian of the fixed-slope polynomial L_S (used by the kink test, where the slopes on
-the kink are chosen by a cone), and exact flat lines: a change e of the incoming weights only (V fixed) changes the
-outputs by exactly t * A e inside the pattern, so ker A gives lines of constant loss.
+Also here: exact loss/gradient/Hessian of the fixed-slope polynomial L_S (the pass of
+:mod:`spurious.arithmetic.passes` with a frozen pattern; used by the kink test, where the slopes on the kink are
+chosen by a cone), and exact flat lines: a change e of the incoming weights only (V fixed) changes the outputs by
+exactly t * A e inside the pattern, so ker A gives lines of constant loss.
 """
 
 from __future__ import annotations
 
-from flint import fmpq, fmpq_mat
+from flint import fmpq
 
+from ..arithmetic.contexts import EXACT
+from ..arithmetic.passes import evaluate_finite, forward
 from ..linalg import nullspace, rank, to_mat
 
 __all__ = ["OneHidden", "one_hidden", "fixed_slope_derivatives", "product_space_test", "incoming_flat_line",
@@ -67,9 +70,6 @@ class OneHidden:
     def out_bias(self, o):
         return self.off2 + self.dout * self.k + o if self.bias2 else None
 
-    def preact(self, j, i):
-        return sum((a * b for a, b in zip(self.wbar(j), self.xbar(i))), fmpq(0))
-
 
 def one_hidden(problem) -> bool:
     """Depth 2, both layers trainable, one piecewise-linear activation (finite data)."""
@@ -80,96 +80,27 @@ def one_hidden(problem) -> bool:
 
 def pattern_from_pieces(oh: OneHidden, ev):
     """Slopes S[j][i] and offsets O[j][i] (sigma(z) = S z + O on the piece holding z_ji); requires no kinks."""
-    act = oh.act
-    S = [[ev.pieces[0][j][i] for i in range(oh.n)] for j in range(oh.k)]
-    O = []
-    for j in range(oh.k):
-        row = []
-        for i in range(oh.n):
-            z = oh.preact(j, i)
-            value = act.evaluate(_EXACT(), z)[0]
-            row.append(value - S[j][i] * z)
-        O.append(row)
-    return S, O
+    lines = [[oh.act.piece_line(p) for p in row] for row in ev.piece_index[0]]
+    return [[s for s, _ in row] for row in lines], [[a for _, a in row] for row in lines]
 
 
-def _EXACT():
-    from ..arithmetic.contexts import EXACT
-
-    return EXACT
+def _frozen(oh, S, O):
+    """The frozen pattern of :mod:`spurious.arithmetic.passes`: sigma(z_ji) = S[j][i] z + O[j][i] (O None: 0)."""
+    return [[[(S[j][i], fmpq(0) if O is None else O[j][i]) for i in range(oh.n)] for j in range(oh.k)]]
 
 
 def fixed_slope_derivatives(oh: OneHidden, S, O=None, order=2):
     """Exact (loss, gradient, Hessian) of the polynomial L_S: sigma replaced by s_ji z + o_ji per (unit, sample)."""
-    k, n, dout, d0, P, c = oh.k, oh.n, oh.dout, oh.d0, oh.P, oh.c
-    O = O or [[fmpq(0)] * n for _ in range(k)]
-    h = [[S[j][i] * oh.preact(j, i) + O[j][i] for i in range(n)] for j in range(k)]
-    R = []
-    for i in range(n):
-        R.append([sum((oh.W2[o][j] * h[j][i] for j in range(k)), fmpq(0)) + (oh.b2[o] if oh.bias2 else 0)
-                  - oh.Y[i][o] for o in range(dout)])
-    loss = c * sum((r * r for row in R for r in row), fmpq(0))
-    wsq = sum((w * w for row in oh.W1 + oh.W2 for w in row), fmpq(0))
-    loss += oh.wd / 2 * wsq
-    if order < 1:
-        return loss, None, None
-    Jrows = []
-    for i in range(n):
-        xb = oh.xbar(i)
-        for o in range(dout):
-            row = [fmpq(0)] * P
-            for j in range(k):
-                a = oh.W2[o][j] * S[j][i]
-                if a != 0:
-                    for q, xv in zip(oh.incoming(j), xb):
-                        row[q] = a * xv
-                row[oh.outgoing(j)[o]] = h[j][i]
-            if oh.bias2:
-                row[oh.out_bias(o)] = fmpq(1)
-            Jrows.append(row)
-    J = to_mat(Jrows)
-    r = fmpq_mat(n * dout, 1, [R[i][o] for i in range(n) for o in range(dout)])
-    g = (J.transpose() * r) * (2 * c)
-    grad = [g[q, 0] for q in range(P)]
-    for q in _weight_indices(oh):
-        grad[q] += oh.wd * _flat_value(oh, q)
-    if order < 2:
-        return loss, grad, None
-    Hm = (J.transpose() * J) * (2 * c)
-    # second derivatives of f_o: d^2 f_o / dV[o,j] d wbar_j = s_ji xbar_i
-    for i in range(n):
-        xb = oh.xbar(i)
-        for o in range(dout):
-            wgt = 2 * c * R[i][o]
-            if wgt == 0:
-                continue
-            for j in range(k):
-                if S[j][i] == 0:
-                    continue
-                qv = oh.outgoing(j)[o]
-                for q, xv in zip(oh.incoming(j), xb):
-                    val = wgt * S[j][i] * xv
-                    Hm[qv, q] += val
-                    Hm[q, qv] += val
-    for q in _weight_indices(oh):
-        Hm[q, q] += oh.wd
-    return loss, grad, Hm
-
-
-def _weight_indices(oh):
-    if oh.wd == 0:
-        return []
-    return [oh.off1 + t for t in range(oh.k * oh.d0)] + [oh.off2 + t for t in range(oh.dout * oh.k)]
-
-
-def _flat_value(oh, q):
-    return oh.point.flatten(oh.net)[q]
+    p = oh.problem
+    ev = evaluate_finite(EXACT, oh.net, oh.X, oh.Y, [(L.W, L.b) for L in oh.point.layers], p.loss.reduction,
+                         oh.wd, order, pattern=_frozen(oh, S, O))
+    return ev.loss, ev.gradient, ev.hessian
 
 
 def residuals(oh: OneHidden, S, O):
-    h = [[S[j][i] * oh.preact(j, i) + O[j][i] for i in range(oh.n)] for j in range(oh.k)]
-    return [[sum((oh.W2[o][j] * h[j][i] for j in range(oh.k)), fmpq(0)) + (oh.b2[o] if oh.bias2 else 0)
-             - oh.Y[i][o] for o in range(oh.dout)] for i in range(oh.n)]
+    """r_i = f(x_i) - y_i (n x d_out) with sigma replaced by s_ji z + o_ji."""
+    F = forward(EXACT, oh.net, oh.X, [(L.W, L.b) for L in oh.point.layers], _frozen(oh, S, O)).outputs
+    return [[f - y for f, y in zip(fr, yr)] for fr, yr in zip(F, oh.Y)]
 
 
 def product_space_test(oh: OneHidden, S, O):

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 from flint import arb, fmpq
 
-from ...arithmetic import evaluate_ball
+from ...arithmetic import ball_layers, evaluate_ball
+from ...arithmetic.passes import forward
 from ...arithmetic.balls import ball_bounds, positive
 from ...arithmetic.contexts import BallContext
 from ...certificate import (INTERVAL, MINIMUM_VERDICTS, NON_STRICT_LOCAL_MIN, NOT_LOCAL_MIN, STRICT_LOCAL_MIN,
@@ -66,28 +67,19 @@ def _box_B(parent, r, a):
     """Ball enclosure of B = v sum_i 2 kappa r_i sigma''(z_ia) x~_i x~_i^T over the parent point +- r."""
     p, pt = parent.problem, parent.point
     net = p.network
-    act = net.activations[0]
     ctx = BallContext(PREC)
-    rad = arb(0, r) if r else arb(0)
-    ball = lambda x, tr: arb(x) + rad if tr else arb(x)  # noqa: E731
-    tr1, tr2 = net.trainable
-    W1 = [[ball(x, tr1) for x in row] for row in pt.layers[0].W]
-    b1 = None if pt.layers[0].b is None else [ball(x, tr1) for x in pt.layers[0].b]
-    u = [ball(x, tr2) for x in pt.layers[1].W[0]]
-    c = ball(pt.layers[1].b[0], tr2) if pt.layers[1].b is not None else arb(0)
     n = p.data.n
-    kappa = arb(fmpq(1, n)) if p.loss.reduction == "mean" else arb(1)
     with ctx.workprec():
-        rows = []
-        for x, y in zip(p.data.X, p.data.Y):
-            xt = [arb(q) for q in x] + ([arb(1)] if b1 is not None else [])
-            zs = [sum((wk * arb(xk) for wk, xk in zip(W1[j], x)), arb(0)) + (b1[j] if b1 is not None else 0)
-                  for j in range(len(W1))]
-            vals = [act.evaluate(ctx, z) for z in zs]
-            res = sum((uj * vj[0] for uj, vj in zip(u, vals)), arb(0)) + c - arb(y[0])
-            rows.append((2 * kappa * res * vals[a][2], xt))
+        layers = ball_layers(net, pt, r)
+        fw = forward(ctx, net, p.data.X, layers)
+        F = fw.outputs
+        kappa = arb(fmpq(1, n)) if p.loss.reduction == "mean" else arb(1)
+        has_b1 = layers[0][1] is not None
+        rows = [(2 * kappa * (F[i][0] - arb(y[0])) * fw.S2[1][a][i],
+                 [arb(q) for q in x] + ([arb(1)] if has_b1 else []))
+                for i, (x, y) in enumerate(zip(p.data.X, p.data.Y))]
         k = len(rows[0][1])
-        va = u[a]   # the merged outgoing weight over the box (the true v* may differ from the stored one)
+        va = layers[1][0][0][a]   # the merged outgoing weight over the box (the true v* may differ from the stored one)
         return [[va * sum((w * xt[i] * xt[j] for w, xt in rows), arb(0)) for j in range(k)] for i in range(k)]
 
 

@@ -41,7 +41,10 @@ class BatchedLoss:
         return g, v.detach()
 
 
-def _gd(fns, x, lr, max_iter, gtol):
+UNFINISHED = -1  # iteration count of a start stopped by ``stop()`` before it finished
+
+
+def _gd(fns, x, lr, max_iter, gtol, stop=None):
     x0 = x.clone()
     B = x.shape[0]
     iters = torch.zeros(B, dtype=torch.long)
@@ -49,6 +52,9 @@ def _gd(fns, x, lr, max_iter, gtol):
     xa, steps, ia = x.clone(), torch.full((B,), float(lr), dtype=x.dtype), torch.zeros(B, dtype=torch.long)
     for _ in range(max_iter):
         if ids.numel() == 0:
+            break
+        if stop is not None and stop():
+            ia = torch.full_like(ia, UNFINISHED)
             break
         g, v = fns.grad(xa)
         gn = g.norm(dim=1)
@@ -102,7 +108,7 @@ def _armijo(fns, x, f, g, d, t0, tries=30):
     return t, f_new, ok
 
 
-def _lbfgs(fns, x, max_iter, gtol, memory=10):
+def _lbfgs(fns, x, max_iter, gtol, memory=10, stop=None):
     """Works on compact arrays of the still-active starts; finished starts are written back into ``x``."""
     B, P = x.shape
     iters = torch.zeros(B, dtype=torch.long)
@@ -116,6 +122,9 @@ def _lbfgs(fns, x, max_iter, gtol, memory=10):
     ia = torch.zeros(n, dtype=torch.long)
     for _ in range(max_iter):
         if ids.numel() == 0:
+            break
+        if stop is not None and stop():
+            ia = torch.full_like(ia, UNFINISHED)
             break
         d = _two_loop(ga, S, Y, rho)
         d = torch.where(((d * ga).sum(1) < 0)[:, None], d, -ga)
@@ -134,13 +143,13 @@ def _lbfgs(fns, x, max_iter, gtol, memory=10):
             rho = torch.where(upd[:, None], torch.cat([rho[:, 1:], r_new[:, None]], 1), rho)
         # no acceptable step: clear the memory (next step is steepest descent); twice in a row: stop
         stuck = ~ok
-        stop = stuck & empty
+        halted = stuck & empty
         empty = stuck
         if stuck.any():
             S, Y, rho = S * ~stuck[:, None, None], Y * ~stuck[:, None, None], rho * ~stuck[:, None]
         xa, ga, fa = x_new, g_new, f_new
         ia = ia + 1
-        fin = (ga.norm(dim=1) <= gtol) | stop | ~torch.isfinite(fa)
+        fin = (ga.norm(dim=1) <= gtol) | halted | ~torch.isfinite(fa)
         if fin.any():
             x[ids[fin]], iters[ids[fin]] = xa[fin], ia[fin]
             k = ~fin
@@ -156,13 +165,16 @@ def _newton_direction(H, g, floor=1e-8):
     return -(V @ (inv * (V.transpose(1, 2) @ g[..., None]).squeeze(-1))[..., None]).squeeze(-1)
 
 
-def _newton(fns, x, max_iter, gtol):
+def _newton(fns, x, max_iter, gtol, stop=None):
     B = x.shape[0]
     iters = torch.zeros(B, dtype=torch.long)
     g, f = fns.grad(x)
     active = torch.nonzero(g.norm(dim=1) > gtol).flatten()
     for _ in range(max_iter):
         if active.numel() == 0:
+            break
+        if stop is not None and stop():
+            iters[active] = UNFINISHED
             break
         a = active
         d = _newton_direction(fns.hess(x[a]), g[a])
@@ -175,14 +187,17 @@ def _newton(fns, x, max_iter, gtol):
     return x, iters
 
 
-def run_optimizer(fns, x, optimizer="lbfgs", max_iter=2000, gtol=1e-7, lr=0.1):
-    """Optimise every row of ``x`` (B x P, float64) in place; returns (x, iterations per start)."""
+def run_optimizer(fns, x, optimizer="lbfgs", max_iter=2000, gtol=1e-7, lr=0.1, stop=None):
+    """Optimise every row of ``x`` (B x P, float64) in place; returns (x, iterations per start).
+
+    ``stop()`` (checked once per iteration; a time budget or an interrupt) ends the run early: starts still
+    running then get the iteration count :data:`UNFINISHED` (their end points are not results)."""
     if optimizer == "gd":
-        return _gd(fns, x, lr, max_iter, gtol)
+        return _gd(fns, x, lr, max_iter, gtol, stop)
     if optimizer == "lbfgs":
-        return _lbfgs(fns, x, max_iter, gtol)
+        return _lbfgs(fns, x, max_iter, gtol, stop=stop)
     if optimizer == "newton":
-        return _newton(fns, x, max_iter, gtol)
+        return _newton(fns, x, max_iter, gtol, stop)
     raise ValueError(f"unknown optimizer {optimizer!r}")
 
 

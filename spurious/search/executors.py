@@ -1,6 +1,6 @@
 """Where chunks of a search run: in this process, in a local process pool, or on a Dask cluster.
 
-All three yield :class:`~spurious.constructions.search.ChunkResult` objects as chunks complete; the caller merges
+All three yield :class:`~spurious.search.multistart.ChunkResult` objects as chunks complete; the caller merges
 them in chunk order, so the answer does not depend on the executor. A chunk whose worker fails (an exception, a
 dead process, a lost Dask worker) is run again, up to ``retries`` times, and never silently dropped.
 Closing the generator (e.g. after a KeyboardInterrupt) cancels the chunks not yet done.
@@ -26,7 +26,7 @@ def _init_worker():
 
 
 def _serial(spec, indices, retries):
-    from .search import run_chunk
+    from .multistart import run_chunk
 
     for i in indices:
         for attempt in range(retries + 1):
@@ -41,7 +41,7 @@ def _serial(spec, indices, retries):
 def _pool(spec, indices, workers, retries):
     import multiprocessing as mp
 
-    from .search import run_chunk
+    from .multistart import run_chunk
 
     todo = list(indices)[::-1]
     attempts = {}
@@ -84,7 +84,7 @@ def _dask(spec, indices, scheduler, client, retries):
         from distributed import Client, as_completed
     except ImportError:  # pragma: no cover - dask is a dependency
         raise InputError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
-    from .search import run_chunk
+    from .multistart import run_chunk
 
     own = client is None
     if own:
