@@ -36,8 +36,8 @@ from flint import fmpq, fmpq_mat, fmpq_poly
 from .errors import InternalError
 from .rationals import to_fmpq
 
-__all__ = ["Inertia", "to_mat", "rank", "rref", "row_basis", "affine_basis", "nullspace", "outside_span", "least_squares",
-           "quad_form", "compress", "project_off", "inertia", "charpoly_inertia", "ldl_inertia", "negative_direction",
+__all__ = ["Inertia", "to_mat", "rank", "rref", "row_basis", "affine_basis", "nullspace", "outside_span",
+           "least_squares", "quad_form", "compress", "project_off", "inertia", "charpoly_inertia", "ldl_inertia", "negative_direction",
            "min_positive_eigenvalue_bound", "ldl_definiteness", "is_positive_definite"]
 
 

@@ -24,14 +24,8 @@ RANK = {"kernel": 0, "constructions": 1, "verifiers": 1, "search": 2, "find": 3,
         "report": 6, "cli": 7, PACKAGE: 8}  # `spurious` itself: the public facade (lazy re-exports of everything)
 
 
-# Search modules that issue 15 moves from constructions/ to search/: they belong to the search layer wherever they are.
-SEARCH_MODULES = {f"{PACKAGE}.constructions.{m}" for m in ("search", "optimizers", "executors", "datasets")}
-
-
 def unit(module: str) -> str:
     """The layer unit of a dotted module name: 'kernel', a subpackage name, or the package facade."""
-    if module in SEARCH_MODULES:
-        return "search"
     parts = module.split(".")
     if parts[0] != PACKAGE:
         return ""

@@ -1,4 +1,4 @@
-"""The structured-proof checker (spurious/verifiers/structured.py): certifies argument D and split points only when
+"""The structured-proof checker (spurious/verifiers/structured/): certifies argument D and split points only when
 every premise holds, and never gives a minimum verdict on broken, perturbed or forged candidates."""
 
 import math

@@ -23,7 +23,8 @@ this module is the one float-interval implementation of the P-sized products; ev
 (values, slopes, curvatures, adjoints) comes from the pass.
 
 Result: :class:`Enclosure` (mid, rad, norm): every true Hessian at a point of the box equals mid + E1 + E2 with
-|E1| <= rad entrywise and ||E2||_2 <= norm. mid is exactly symmetric. Radii are rounded upward by :func:`spurious.roundoff.up`.
+|E1| <= rad entrywise and ||E2||_2 <= norm. mid is exactly symmetric. Radii are rounded upward
+(:func:`spurious.roundoff.up`).
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def pattern_polish(problem, layers_float, base=None, float_pieces=None, max_den=
     ``layers_float`` ([(W, b or None)] numpy; fixed layers are taken exactly from ``base``), or None when the
     recipe does not apply (see the module doc)."""
     from ..network import Layer, Point
-    from ..verifiers.frozen_pattern import least_squares
+    from ..linalg import least_squares
 
     net = problem.network
     L = net.depth

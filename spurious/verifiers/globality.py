@@ -43,7 +43,8 @@ def global_status(candidate, loss_lo, loss_hi, lower_bound=None, prec=128):
         exact = w_lo == w_hi
         if w_hi < loss_lo:
             reasons.append(f"witness loss {'= ' + str(w_hi) if exact else '<= ' + decimal_str(w_hi, 17)} is below the "
-                           f"minimum's loss {'= ' + str(loss_lo) if loss_lo == loss_hi else '>= ' + decimal_str(loss_lo, 17)}: "
+                           "minimum's loss "
+                           f"{'= ' + str(loss_lo) if loss_lo == loss_hi else '>= ' + decimal_str(loss_lo, 17)}: "
                            "not a global minimum")
             return NOT_GLOBAL, witness_loss, reasons
         reasons.append("the witness does not provably have a lower loss")

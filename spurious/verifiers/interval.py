@@ -15,8 +15,8 @@ Method (DESIGN.md "Smooth activations, with intervals"; research/verification.md
    ``not_critical``.
 3. Minimum (T1, strong convexity on a ball): g >= ||grad F(x~)|| (arb), an enclosure of the Hessian over the box
    x~ +- rho (``evaluate_ball``, or :mod:`spurious.arithmetic.fast_enclosure` for many parameters), proved
-   >= mu I by Rump's test (:mod:`spurious.roundoff`), and g < mu rho: exactly one critical point x* in the ball, a strict local
-   minimum, ||x* - x~|| <= g/mu, L(x~) - g^2/(2 mu) <= L(x*) <= L(x~).
+   >= mu I by Rump's test (:mod:`spurious.roundoff`), and g < mu rho: exactly one critical point x* in the ball, a
+   strict local minimum, ||x* - x~|| <= g/mu, L(x~) - g^2/(2 mu) <= L(x*) <= L(x~).
 4. Saddle: N(y) = y - C grad F(y) maps the ball B(x~, rho) into itself and contracts (sup ||I - C H|| < 1 over the
    box): exactly one critical point in B; d^T H d < 0 over the whole box along a float eigenvector d proves that it
    is not a local minimum (the loss decreases along d to second order).
@@ -318,7 +318,8 @@ def _minimum(S, xt, g, g_balls, dist, lam, loss_lo, loss_hi, reasons):
                            "strict local minimum (second-order sufficient condition)")
             radius, lo = dist, loss_lo
         else:
-            reasons.append(f"g = {decimal_str(g)} < mu rho = {decimal_str(mu_q * to_fmpq(rho))}: exactly one critical point in the "
+            reasons.append(f"g = {decimal_str(g)} < mu rho = {decimal_str(mu_q * to_fmpq(rho))}: exactly one critical "
+                           "point in the "
                            f"ball of radius rho, a strict local minimum (strong convexity on the ball), within "
                            f"g/mu <= {decimal_str(g / mu_q)} of the centre")
             radius = dist + g / mu_q

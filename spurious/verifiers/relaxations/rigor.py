@@ -3,7 +3,8 @@
 Floating-point solver output is evidence; these helpers turn it into proofs:
 
 * :func:`min_eig_lower` returns a *verified* rational lower bound on the smallest eigenvalue
-  (a float estimate minus a margin, confirmed by the exact PD test :func:`spurious.linalg.is_positive_definite` of S - s I; Gershgorin as the fallback). This is
+  (a float estimate minus a margin, confirmed by the exact PD test :func:`spurious.linalg.is_positive_definite` of
+  S - s I; Gershgorin as the fallback). This is
   the "verified lambda_min" step of Jansson, Chaykin & Keil (SIAM J. Numer. Anal. 2007).
 * :func:`eigen_sum_top` encloses the sum of the r largest eigenvalues of a rational matrix with real spectrum:
   exact characteristic polynomial, factorisation over Q, certified root isolation (Arb). When the top-r set is a

@@ -119,7 +119,8 @@ def check_constant_output(candidate) -> Certificate:
             radius = abs(ybar - ex)
         if radius > MAX_RADIUS:
             return _inconclusive(candidate, reasons + [
-                f"the output constant differs from mean(y) by up to {decimal_str(radius)} > {decimal_str(MAX_RADIUS)}: the stored "
+                f"the output constant differs from mean(y) by up to {decimal_str(radius)} > "
+                f"{decimal_str(MAX_RADIUS)}: the stored "
                 "point is not (a rounding of) the constant-output configuration"])
         reasons.append(f"output constant sum u_j sigma(t_j) + c differs from ybar by at most {decimal_str(radius)}: the "
                        f"true point theta* (output bias c* = ybar - sum u_j sigma(t_j)) lies within radius "

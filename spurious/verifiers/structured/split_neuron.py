@@ -8,7 +8,8 @@ lam (1 - lam) B(theta*) > 0 then L_child >= L_parent(theta) >= L_parent(theta*) 
 the output layer is fixed and theta* is strict: then lam' = lam and eta = 0, theta = theta* is forced). If
 lam (1 - lam) B(theta*) has a negative direction, d = ((1 - lam) eta, -lam eta) has d^T H d < 0: not a local
 minimum (checked directly on the ball Hessian over a box holding the true split point). The parent is rebuilt from
-the candidate (the two units must have exactly equal incoming weights) and re-certified by the interval path (:func:`spurious.verifiers.interval.run`).
+the candidate (the two units must have exactly equal incoming weights) and re-certified by the interval path
+(:func:`spurious.verifiers.interval.run`).
 """
 
 from __future__ import annotations
