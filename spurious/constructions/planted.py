@@ -33,9 +33,17 @@ Route (each numbered condition is checked; a failure raises InputError naming it
 For a one-hidden-layer piecewise-linear network E(r) = 0 at every critical point (the only nonzero second
 derivatives are d^2 f / d v_k d w_k, contracted to (J^T r)_{w_k} / v_k), so C5 always holds there.
 
-Smooth activations (tanh, sigmoid, softplus, gelu, erf, swish): the same recipe in float64; Y = F - r is rounded to
-rationals, so theta is a rational point within about 1e-12 of a true nondegenerate critical point, which the
-interval path locates (Newton) and certifies; the witness's loss is then enclosed by intervals.
+Curvature features. For polynomial and smooth units the weak unit's own block sum_i r_i Hess_{w_j} f_i does not
+shrink with eta; r is therefore also taken orthogonal to its features sigma''(z_j) h_a h_b (exactly, for polynomial
+units), which makes that block vanish. With one hidden layer and a smooth activation this is done for every unit,
+and then E(r) = 0: any residual size works. For small deep smooth networks (P <= FULL_MAX_P) r is orthogonal to
+every entry of every per-sample Hessian (many more samples), so again E(r) = 0 up to rounding.
+
+Smooth activations (tanh, sigmoid, softplus, gelu, erf, swish): the same recipe in float64 (the best-conditioned of
+a few random points); Y = F - r is rounded to rationals, so theta is a rational point within about 1e-12 of a true
+nondegenerate critical point, which the interval path locates (Newton) and certifies; the witness's loss is then
+enclosed by intervals. Known limit: with two or more hidden layers the Hessian is often too close to singular for
+the interval proof (inconclusive, never a false verdict).
 
 Private exact Jacobian: ``_exact_jacobian`` below is interim, until the kernel's ``jacobian`` (arithmetic pass)
 lands; the integrator replaces it.
