@@ -23,7 +23,7 @@ ARCHS = ["2-3-1", "3-5-1", "2-10-1", "2-3-3-1", "3-4-4-1", "4-8-8-1", "2-3-3-3-1
 CELL = r"""
 import json, sys, time
 t = time.monotonic()
-from spurious.find import find
+from spurious.finder import find
 widths = tuple(int(w) for w in sys.argv[1].split("-"))
 try:
     res = find(widths, sys.argv[2], strict=True, budget=float(sys.argv[3]))

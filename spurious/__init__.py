@@ -49,7 +49,7 @@ __all__ = ["construct", "find", "verify", "load_candidate", "loads_candidate", "
 # SQLAlchemy, no proof path is loaded until it is needed)
 _LAZY = {
     "construct": ("spurious.constructions", "construct"),
-    "find": ("spurious.find", "find"),
+    "find": ("spurious.finder", "find"),
     "verify": ("spurious.verifiers", "verify"),
     "Catalog": ("spurious.catalog", "Catalog"),
     "Certificate": ("spurious.certificate", "Certificate"),

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 import spurious
 from spurious.cli import _register, cli
-from spurious.find import KAWAGUCHI, find
+from spurious.finder import KAWAGUCHI, find
 from spurious.certificate import GLOBAL, NOT_GLOBAL, STRICT_MODULO_SYMMETRY
 
 

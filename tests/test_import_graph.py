@@ -1,7 +1,7 @@
 """The package imports downward only, and nobody imports another package's private (underscore) names.
 
 Layering (README "Layout"): the kernel (numbers, activations, network, problem, candidate, arithmetic, linalg,
-roundoff, certificate, symmetries, errors) <- constructions, verifiers <- search <- find <- catalog <- claims <-
+roundoff, certificate, symmetries, errors) <- constructions, verifiers <- search <- finder <- catalog <- claims <-
 report, cli. Every import statement of every module counts, including lazy imports inside functions. ``search``,
 ``find`` and ``report`` may not exist yet (or ``report`` may still be one module); the test does not require them.
 Run ``python tests/test_import_graph.py [package_dir]`` to print the subpackage graph (for the notes).
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 
 KERNEL = {"rationals", "activations", "network", "problem", "candidate", "arithmetic", "linalg", "roundoff",
           "certificate", "symmetries", "errors"}
-RANK = {"kernel": 0, "constructions": 1, "verifiers": 1, "search": 2, "find": 3, "catalog": 4, "claims": 5,
+RANK = {"kernel": 0, "constructions": 1, "verifiers": 1, "search": 2, "finder": 3, "catalog": 4, "claims": 5,
         "report": 6, "cli": 7, PACKAGE: 8}  # `spurious` itself: the public facade (lazy re-exports of everything)
 
 

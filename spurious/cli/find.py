@@ -30,7 +30,7 @@ from .render import console, print_certificate
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def find_cmd(widths, activation, strict, data, seed, budget, out, save, as_json):
     """Find a certified strict, non-global local minimum for one architecture: families, planting, search."""
-    from ..find import find
+    from ..finder import find
 
     if seed < 0:
         raise InputError(f"--seed: expected an integer >= 0, got {seed}")

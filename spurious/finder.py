@@ -330,12 +330,3 @@ def _search_route(attempt, widths, act, data, seed, seconds, res):
         if attempt.consider(f"search minimum {m.id} (hits {m.hits})", m.candidate, m.certificate, 0.0):
             return
 
-
-class _CallableModule(__import__("types").ModuleType):
-    """``spurious.find`` is both this module (once imported) and the function: calling the module calls find()."""
-
-    def __call__(self, *args, **kwargs):
-        return find(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule
