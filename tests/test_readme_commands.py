@@ -151,18 +151,20 @@ def test_the_tour_is_what_the_test_reads():
 
 
 def test_main_command_after_install(workdir, monkeypatch):
-    """The main command minus the install: construct, prove and store, list, show."""
+    """The main command minus the install: find (construct, prove, store), list, show."""
     line = _block("<!-- main-command -->", "bash").strip()
     parts = [p.strip() for p in line.split("&&")]
     spurious_parts = [p for p in parts if p.startswith("spurious ")]
     assert len(spurious_parts) == 3 and parts[: -3] and "pip install" in line
     first = run(workdir, spurious_parts[0], monkeypatch)
-    assert first.exit_code == 0 and "verdict: non_strict_local_min" in first.output and "catalog: stored" in first.output
+    assert first.exit_code == 0 and "catalog: stored" in first.output
+    assert "verdict: strict_modulo_symmetry" in first.output and "global: not_global" in first.output
+    assert "rigor: exact" in first.output
     listed = run(workdir, spurious_parts[1], monkeypatch)
     entry = re.search(r"catalog: stored as (\w+)", first.output).group(1)
     assert listed.exit_code == 0 and entry in listed.output
     shown = run(workdir, spurious_parts[2], monkeypatch)
-    assert shown.exit_code == 0 and "2-4-1" in shown.output and "activation pattern" in shown.output
+    assert shown.exit_code == 0 and "2-3-3-1" in shown.output and "activation pattern" in shown.output
 
 
 def test_python_example(monkeypatch, capsys):
