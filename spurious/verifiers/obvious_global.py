@@ -199,7 +199,10 @@ def decide(candidate, cert):
         return cert
     from .globality import loss_bounds
 
-    lo, hi, value = loss_bounds(problem, point)
+    if isinstance(cert.loss, fmpq) and cert.rigor == EXACT and cert.radius is None:  # the stored point's exact loss
+        lo = hi = value = cert.loss
+    else:
+        lo, hi, value = loss_bounds(problem, point)
     if hi > bound and lo != hi and "every sample" in why:
         exact = _exact_constant_output_loss(problem, point)
         if exact is not None:
