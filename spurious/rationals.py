@@ -123,3 +123,9 @@ def format_decimal(x, digits: int = 6) -> str:
     while m < 1:
         m, e = m * 10, e - 1
     return f"{'-' if x < 0 else ''}{float(m):.{max(digits - 1, 0)}f}e{e:+d}"
+
+
+def format_short(x, limit: int = 60) -> str:
+    """An exact rational in full when its text is short, else its decimal value and length (never raises)."""
+    s = str(to_fmpq(x))
+    return s if len(s) <= limit else f"{format_decimal(x)} (exact value {len(s)} characters)"
