@@ -16,7 +16,7 @@ from flint import fmpq, fmpz
 
 from .errors import InputError
 
-__all__ = ["parse_number", "format_number", "to_fmpq", "fmpq_to_float", "is_dyadic_float", "decimal_str"]
+__all__ = ["parse_number", "format_number", "to_fmpq", "fmpq_to_float", "is_dyadic_float", "decimal_str", "format_short"]
 
 _RATIONAL = re.compile(r"^\s*[+-]?\d+\s*/\s*\d+\s*$")
 _DECIMAL = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -146,3 +146,9 @@ def decimal_str(x, digits: int = 6) -> str:
     s = str(m)
     tail = s[1:].rstrip("0")
     return f"{'-' if x < 0 else ''}{s[0]}{'.' + tail if tail else ''}e{e:+03d}"
+
+
+def format_short(x, limit: int = 60) -> str:
+    """An exact rational in full when its text is short, else its decimal value and length (never raises)."""
+    s = str(to_fmpq(x))
+    return s if len(s) <= limit else f"{decimal_str(x)} (exact value {len(s)} characters)"

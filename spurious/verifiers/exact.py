@@ -11,10 +11,12 @@ Steps (DESIGN.md, "What a certificate is"; issue 3 items 1, 2, 3, 6, 7):
    restricted off the tangents proves it positive definite modulo symmetry, or a rounded float eigenvector with
    d^T H d < 0 checked exactly refutes; above ``ENCLOSURE_MIN_P`` parameters the exact Hessian is not formed at all
    (exact gradient, rigorous float Hessian enclosure). Otherwise exact inertia of H (:mod:`.inertia`). A negative
-   eigenvalue gives ``not_local_min`` with an exact direction; nullity = rank of the tangents gives ``strict_local_min`` / ``strict_modulo_symmetry`` (Morse-Bott:
+   eigenvalue gives ``not_local_min`` with an exact direction; nullity = rank of the tangents gives
+   ``strict_local_min`` / ``strict_modulo_symmetry`` (Morse-Bott:
    the orbit is a manifold of that dimension through the point, and H is positive definite on a complement of its
    tangent space); more nullity is degenerate and needs a further argument: a higher-order line test along kernel
-   directions, any depth (:mod:`.line_tests`, refutes), dead units (the loss is locally independent of their weights), the product-space argument
+   directions, any depth (:mod:`.line_tests`, refutes), dead units (the loss is locally independent of their
+   weights), the product-space argument
    for one hidden layer (:mod:`.product_space`), or zero loss; otherwise ``inconclusive``.
 5. ``global`` from the witness or from a zero loss (:mod:`.globality`); obvious lower bounds (best constant, loss
    constant in the parameters) are applied to every path by :mod:`.obvious_global`.
@@ -28,7 +30,7 @@ from ..arithmetic import EXACT as EXACT_CONTEXT, evaluate_exact
 from ..arithmetic.passes import forward
 from ..errors import InternalError
 from ..linalg import charpoly_inertia, inertia, min_positive_eigenvalue_bound, rank
-from ..rationals import decimal_str
+from ..rationals import decimal_str, format_short
 from .globality import global_status
 from .symmetry import symmetry_names, symmetry_tangents
 from ..certificate import (EXACT, INCONCLUSIVE, LOCAL_MIN, NON_STRICT_LOCAL_MIN, NOT_CRITICAL, NOT_GLOBAL, NOT_LOCAL_MIN,
@@ -374,16 +376,10 @@ def _fast_second_order(candidate, loss, H, rows, r, tangents, reasons):
     if d is None:
         return None
     q = _quad(H, d)
-    reasons.append(f"exact direction d (a rounded float eigenvector) with d^T H d = {_short(q)} < 0, checked exactly; "
-                   "at a critical point of a polynomial loss(x + t d) = loss(x) + t^2/2 d^T H d + O(t^3): not a "
-                   "local minimum")
+    reasons.append(f"exact direction d (a rounded float eigenvector) with d^T H d = {format_short(q)} < 0, checked "
+                   "exactly; at a critical point of a polynomial loss(x + t d) = loss(x) + t^2/2 d^T H d + O(t^3): "
+                   "not a local minimum")
     return _refute(candidate, NOT_LOCAL_MIN, loss, reasons, d, tangents)
-
-
-def _short(q):
-    """An exact rational in full when short, else its decimal value (never raises, whatever its size)."""
-    s = str(q)
-    return s if len(s) <= 60 else f"{_dec(q)} (exact value {len(s)} characters)"
 
 
 def _quad(H, d):

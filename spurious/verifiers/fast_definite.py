@@ -115,8 +115,8 @@ def _scaling(H, idx, signed=True):
 
 
 def prove_positive_definite(H: fmpq_mat, idx=None):
-    """Prove the exact principal submatrix H[idx, idx] positive definite. Returns (ok, detail, A), A the binary64 matrix tried.
-    """
+    """Prove the exact principal submatrix H[idx, idx] positive definite. Returns (ok, detail, A), A the binary64
+    matrix tried."""
     idx = list(range(H.nrows())) if idx is None else list(idx)
     n = len(idx)
     if n == 0:

@@ -24,6 +24,7 @@ import random
 
 from flint import fmpq, fmpq_poly
 
+from ..rationals import format_short
 from .frozen_pattern import piece_of
 from ..linalg import nullspace, rank
 
@@ -141,17 +142,12 @@ def kernel_line_test(problem, point, H, tangent_rows, reasons, seed=0):
         e, c = low
         if e % 2 == 1 or c < 0:
             direction = tuple(-x for x in d) if (e % 2 == 1 and c > 0) else tuple(d)
-            reasons.append(f"higher-order line test: along a kernel direction d of the Hessian, loss(x + t d) - loss(x) "
+            reasons.append("higher-order line test: along a kernel direction d of the Hessian, loss(x + t d) - loss(x) "
                            f"is exactly a polynomial in t (pieces frozen near the point) whose lowest term is "
-                           f"{_short(c if e % 2 == 0 else -abs(c))} t^{e}"
+                           f"{format_short(c if e % 2 == 0 else -abs(c))} t^{e}"
                            + (" (odd order: it decreases on one side; d oriented that way)" if e % 2 else
                               " (even order, negative)") + ": not a local minimum")
             return ("descent", direction, e)
     if flat is not None:
         return ("flat", flat)
     return None
-
-
-def _short(q):
-    s = str(q)
-    return s if len(s) <= 40 else f"{s[:20]}...({len(s)} chars)"

@@ -24,6 +24,7 @@ from dataclasses import replace
 from flint import fmpq
 
 from ..errors import NotExactError
+from ..rationals import format_short
 from ..certificate import (EXACT, GLOBAL, INCONCLUSIVE, INTERVAL, LOCAL_MIN, MINIMUM_VERDICTS, NON_STRICT_LOCAL_MIN,
                        UNKNOWN, Certificate)
 
@@ -103,8 +104,9 @@ def lower_bound(problem, point):
             try:
                 data = _data_term(problem, point)
             except NotExactError:  # smooth activations: exact only when the output is one constant (balls)
-                data = None if output_constant_reason(problem, point) is None else _exact_constant_output_loss(replace(problem, loss=replace(problem.loss, weight_decay=fmpq(0))),
-                                                   point)
+                plain = replace(problem, loss=replace(problem.loss, weight_decay=fmpq(0)))
+                data = (None if output_constant_reason(problem, point) is None
+                        else _exact_constant_output_loss(plain, point))
             if data is not None:
                 const = problem.loss.weight_decay == 0 or problem.network.num_params == 0
                 return data, f"{why}; the data term is {data} at every parameter value", const
@@ -199,7 +201,10 @@ def decide(candidate, cert):
         return cert
     from .globality import loss_bounds
 
-    lo, hi, value = loss_bounds(problem, point)
+    if isinstance(cert.loss, fmpq) and cert.rigor == EXACT and cert.radius is None:  # the stored point's exact loss
+        lo = hi = value = cert.loss
+    else:
+        lo, hi, value = loss_bounds(problem, point)
     if hi > bound and lo != hi and "every sample" in why:
         exact = _exact_constant_output_loss(problem, point)
         if exact is not None:
@@ -207,8 +212,8 @@ def decide(candidate, cert):
     if hi > bound:
         return cert
     rigor = EXACT if lo == hi else INTERVAL
-    return _upgrade(candidate, cert, value, bound, f"{why}; the loss here is {_short(hi)} <= that bound: a global minimum, "
-                                        "hence a local minimum", constant, rigor)
+    return _upgrade(candidate, cert, value, bound, f"{why}; the loss here is {format_short(hi)} <= that bound: a "
+                                                   "global minimum, hence a local minimum", constant, rigor)
 
 
 def _upgrade(candidate, cert, loss, bound, reason, constant, rigor):
@@ -234,8 +239,3 @@ def _off_orbit(candidate):
     net, point = candidate.problem.network, candidate.point
     T = [list(t.vector) for t in symmetry_tangents(net, point, candidate.problem.loss.weight_decay)]
     return net.num_params > (rank(T) if T else 0)
-
-
-def _short(q):
-    s = str(q)
-    return s if len(s) <= 60 else f"(a {len(s)}-character rational)"

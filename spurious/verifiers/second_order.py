@@ -85,7 +85,8 @@ def negative_curvature_certificate(candidate, reasons=(), symmetries=(), prec=12
     return Certificate(NOT_LOCAL_MIN, INTERVAL, symmetries=list(symmetries), descent_direction=[float(v) for v in d],
                        reasons=list(reasons) + [
                            f"second-order necessary condition: {why}, and along a float eigenvector d of the "
-                           f"midpoint Hessian, d^T H d <= {decimal_str(fmpq(bound.numerator, bound.denominator))} < 0 at the point itself (arb, {prec} "
+                           f"midpoint Hessian, d^T H d <= {decimal_str(fmpq(bound.numerator, bound.denominator))} "
+                           f"< 0 at the point itself (arb, {prec} "
                            "bits, all roundings bounded); a local minimum would have zero gradient and a positive "
                            "semidefinite Hessian: not a local minimum, critical or not"],
                        method=METHOD)
