@@ -597,7 +597,10 @@ def certify(minimum, verifier=None, rigor="auto", model=None):
                 break
     minimum.certificate = cert
     if cert is None or not cert.proved:
-        minimum.numerical = triage(minimum.candidate)
+        try:
+            minimum.numerical = triage(minimum.candidate)
+        except np.linalg.LinAlgError:  # a non-finite float Hessian (e.g. the population kernel at a zero unit)
+            minimum.numerical = None
     return minimum
 
 

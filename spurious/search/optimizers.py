@@ -266,14 +266,30 @@ def run_optimizer(fns, x, optimizer="lbfgs", max_iter=2000, gtol=1e-7, lr=0.1, s
     raise ValueError(f"unknown optimizer {optimizer!r}")
 
 
+def _eigh(H):
+    """Batched eigh that never raises: a Hessian with non-finite entries (e.g. the population kernel at parallel
+    or zero units) or one LAPACK cannot diagonalise gets NaN eigenvalues (its start is then never 'better')."""
+    ok = torch.isfinite(H).all(dim=(1, 2))
+    Hc = torch.where(ok[:, None, None], H, torch.eye(H.shape[1], dtype=H.dtype).expand_as(H))
+    try:
+        lam, V = torch.linalg.eigh(Hc)
+    except RuntimeError:
+        lam, V = torch.full(H.shape[:2], float("nan"), dtype=H.dtype), torch.zeros_like(H)
+        for i in range(H.shape[0]):
+            try:
+                lam[i], V[i] = torch.linalg.eigh(Hc[i])
+            except RuntimeError:
+                ok[i] = False
+    return torch.where(ok[:, None], lam, float("nan")), V
+
+
 def polish(fns, x, steps=6, rcond=1e-10):
     """Pure Newton steps with the Hessian's pseudo-inverse (eigenvalues below rcond * max dropped), each start kept
     only while its gradient norm decreases. Returns (x, loss, gradient norm, smallest Hessian eigenvalue)."""
     g, f = fns.grad(x)
     gn = g.norm(dim=1)
     for _ in range(steps):
-        H = fns.hess(x)
-        lam, V = torch.linalg.eigh(H)
+        lam, V = _eigh(fns.hess(x))
         cut = rcond * torch.clamp(lam.abs().amax(1, keepdim=True), min=1e-300)
         inv = torch.where(lam.abs() > cut, 1.0 / torch.where(lam.abs() > cut, lam, 1.0), torch.zeros_like(lam))
         d = -(V @ (inv * (V.transpose(1, 2) @ g[..., None]).squeeze(-1))[..., None]).squeeze(-1)
@@ -287,5 +303,5 @@ def polish(fns, x, steps=6, rcond=1e-10):
         g = torch.where(better[:, None], g_new, g)
         f = torch.where(better, f_new, f)
         gn = torch.where(better, gn_new, gn)
-    lam_min = torch.linalg.eigvalsh(fns.hess(x))[:, 0]
+    lam_min = _eigh(fns.hess(x))[0][:, 0]
     return x, f, gn, lam_min
