@@ -8,7 +8,8 @@
     python benchmarks/bench_search.py safran-shamir [--k 6,7,8,9,10] [--starts 500] [--optimizer lbfgs]
         Safran-Shamir (ICML 2018) reproduction through search: k = n, teacher = identity, Gaussian inputs,
         output weights fixed to 1; fraction of starts ending in spurious minima (certified by the interval path
-        where it succeeds, else numerical), with the loss values (their F = our loss / 2).
+        where it succeeds, else numerical), with the loss values (their F = our loss / 2). The full k = 6..20
+        table under the paper's protocol is benchmarks/bench_safran_shamir_table.py.
 Timings on a shared machine vary; the ratio is what matters.
 """
 

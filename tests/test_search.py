@@ -530,3 +530,28 @@ def test_real_dask_cluster_loses_no_start_when_a_worker_is_killed(tmp_path):
                 p.kill()
                 p.wait(timeout=10)
         log.close()
+
+
+def test_closed_form_teacher_loss_equals_the_generic_population_loss():
+    """Safran-Shamir setting: the closed-form arc-cosine kernel loss and gradient used by search agree with the
+    generic population loss (autograd through arithmetic/population) to rounding at random points; the teacher is
+    a zero of both; other problems keep the generic loss."""
+    import torch
+
+    from spurious.search.optimizers import BatchedLoss, TeacherReluLoss
+
+    for k in (3, 7):
+        pr, base = safran_shamir_problem(k, k)
+        m = model_for(SearchSpec.build(pr, base, 4))
+        assert isinstance(m.fns, TeacherReluLoss)
+        x = torch.as_tensor(initial_points(m, 1, 0, 4))
+        generic = BatchedLoss(m.float_model.loss)
+        (g1, v1), (g2, v2) = m.fns.grad(x), generic.grad(x)
+        assert torch.allclose(v1, v2, rtol=1e-12, atol=1e-12) and torch.allclose(g1, g2, rtol=1e-10, atol=1e-12)
+        assert torch.allclose(m.fns.value(x), v2, rtol=1e-12, atol=1e-12)
+    teacher_point = torch.eye(3).reshape(1, 9).double()        # the global minimum: loss 0, gradient 0
+    fns = TeacherReluLoss.for_problem(*safran_shamir_problem(3, 3), generic.value)
+    g, v = fns.grad(teacher_point)
+    assert float(v.abs().max()) < 1e-14 and float(g.abs().max()) < 1e-14
+    tanh = _problem((2, 3, 1), "tanh")
+    assert TeacherReluLoss.for_problem(tanh, _zero_point(tanh.network), generic.value) is None

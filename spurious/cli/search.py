@@ -264,9 +264,10 @@ def _print_result(res, saved):
                          f"minima in {len(families)} families")
     for fam, ms in families.items():
         rep = max(ms, key=lambda m: (m.certificate is not None and m.certificate.proved, m.hits))
-        c = rep.reported
-        t.add_row(str(fam), _loss_text(rep), c.verdict if c else "unverified", c.glob if c else "-",
-                  c.rigor if c else "-", str(sum(m.hits for m in ms)), str(len(ms)),
+        d = rep.to_json(res.starts_done)
+        verdict = d["verdict"] if d["verdict"] != "not_critical" else "near critical"
+        t.add_row(str(fam), _loss_text(rep), verdict, d["global"], d["rigor"], str(sum(m.hits for m in ms)),
+                  str(len(ms)),
                   str(sum(m.certified_spurious for m in ms)), rep.id[:12])
     console.print(t)
     console.print(f"certified spurious minima: {len(res.certified_spurious)}; numerical only: "

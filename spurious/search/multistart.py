@@ -118,14 +118,15 @@ class _Model:
 
     def __init__(self, spec):
         from ..arithmetic.floating import FloatModel
-        from .optimizers import BatchedLoss
+        from .optimizers import BatchedLoss, TeacherReluLoss
 
         cand = loads_candidate(spec.problem_json, "search problem")
         self.problem, self.base = cand.problem, cand.point
         self.network = net = cand.problem.network
         self.wd = float(cand.problem.loss.weight_decay)
         self.float_model = FloatModel(cand.problem, cand.point)
-        self.fns = BatchedLoss(self.float_model.loss)
+        self.fns = TeacherReluLoss.for_problem(cand.problem, cand.point, self.float_model.loss) or \
+            BatchedLoss(self.float_model.loss)
         self.base_arrays = cand.point.arrays_float()
         offsets, self.P = net.layer_offsets()
         self.piecewise_linear = cand.problem.finite and all(a.kind == "piecewise_linear"
@@ -596,7 +597,10 @@ def certify(minimum, verifier=None, rigor="auto", model=None):
                 break
     minimum.certificate = cert
     if cert is None or not cert.proved:
-        minimum.numerical = triage(minimum.candidate)
+        try:
+            minimum.numerical = triage(minimum.candidate)
+        except np.linalg.LinAlgError:  # a non-finite float Hessian (e.g. the population kernel at a zero unit)
+            minimum.numerical = None
     return minimum
 
 

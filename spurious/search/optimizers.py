@@ -15,6 +15,8 @@ Floats here are search, not proof.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch.func import hessian, vmap
 
@@ -39,6 +41,69 @@ class BatchedLoss:
             v = self.value(x)
             (g,) = torch.autograd.grad(v.sum(), x)
         return g, v.detach()
+
+
+class TeacherReluLoss(BatchedLoss):
+    """Closed-form batched value and gradient of the Gaussian-input ReLU teacher-student loss of Safran and Shamir
+    (ICML 2018): student x -> sum_i relu(w_i . x), teacher x -> sum_j relu(v_j . x), no biases, output weights 1,
+    loss E (f - g)^2 = sum_ij K(w_i, w_j) - 2 sum_ij K(w_i, v_j) + sum_ij K(v_i, v_j) with the arc-cosine kernel
+    K(w, v) = |w||v| (sin t + (pi - t) cos t) / (2 pi), t = angle(w, v) (Cho and Saul 2009), whose gradient in w
+    is (|v| sin t w/|w| + (pi - t) v) / (2 pi) (Brutzkus and Globerson 2017). A few batched matrix products per
+    step instead of autograd through the generic population kernel; the Hessian (Newton polish) stays generic."""
+
+    def __init__(self, loss, teacher_rows, k, n):
+        super().__init__(loss)
+        self.V = torch.as_tensor(teacher_rows, dtype=torch.float64)
+        self.k, self.n = k, n
+        self.const = float(self._pair(self.V[None], self.V[None])[0].sum())
+        self.generic_value = self.value
+        self.value = lambda x: self._grad_value(x.detach())[1]
+
+    @staticmethod
+    def _pair(A, B):
+        """K(a_i, b_j) (S, p, q) and the gradient factors for rows of A (S, p, n) against B (S or 1, q, n)."""
+        na, nb = A.norm(dim=2), B.norm(dim=2)
+        dot = A @ B.transpose(1, 2)
+        denom = na[:, :, None] * nb[:, None, :]
+        c = torch.where(denom > 0, dot / torch.where(denom > 0, denom, 1.0), 0.0).clamp(-1.0, 1.0)
+        t = torch.arccos(c)
+        sin = torch.sqrt(torch.clamp(1.0 - c * c, min=0.0))
+        K = denom * (sin + (math.pi - t) * c) / (2 * math.pi)
+        return K, na, nb, sin, t
+
+    def _grad_value(self, x):
+        W = x.reshape(x.shape[0], self.k, self.n)
+        V = self.V[None].expand(x.shape[0], -1, -1)
+        Kww, na, _, sin_w, t_w = self._pair(W, W)
+        Kwv, _, nv, sin_v, t_v = self._pair(W, V)
+        value = Kww.sum((1, 2)) - 2 * Kwv.sum((1, 2)) + self.const
+        unit = torch.where(na[:, :, None] > 0, W / torch.where(na > 0, na, 1.0)[:, :, None], 0.0)
+
+        def g(sin, t, nb, B):  # sum_j (|b_j| sin t_ij  w_i/|w_i| + (pi - t_ij) b_j) / (2 pi)
+            return ((sin * nb[:, None, :]).sum(2)[:, :, None] * unit + (math.pi - t) @ B) / (2 * math.pi)
+
+        grad = 2 * g(sin_w, t_w, na, W) - 2 * g(sin_v, t_v, nv, V)
+        return grad.reshape(x.shape), value
+
+    def grad(self, x):
+        return self._grad_value(x.detach())
+
+    @classmethod
+    def for_problem(cls, problem, base, loss):
+        """The closed form when ``problem`` is exactly that setting (else None: the generic loss is used)."""
+        from ..problem import GaussianData
+
+        net, data = problem.network, problem.data
+        if not isinstance(data, GaussianData) or net.depth != 2 or problem.loss.weight_decay != 0:
+            return None
+        tnet, tpoint = data.teacher_network, data.teacher_point
+        ok = lambda nw, pt, out_fixed=True: (nw.depth == 2 and nw.activations[0].name == "relu"  # noqa: E731
+                                              and all(layer.b is None for layer in pt.layers)
+                                              and all(v == 1 for v in pt.layers[1].W[0]) and nw.widths[2] == 1)
+        if not (ok(net, base) and ok(tnet, tpoint) and tuple(net.trainable) == (True, False)):
+            return None
+        k, n = net.widths[1], net.widths[0]
+        return cls(loss, [[float(v) for v in row] for row in tpoint.layers[0].W], k, n)
 
 
 UNFINISHED = -1  # iteration count of a start stopped by ``stop()`` before it finished
@@ -201,14 +266,30 @@ def run_optimizer(fns, x, optimizer="lbfgs", max_iter=2000, gtol=1e-7, lr=0.1, s
     raise ValueError(f"unknown optimizer {optimizer!r}")
 
 
+def _eigh(H):
+    """Batched eigh that never raises: a Hessian with non-finite entries (e.g. the population kernel at parallel
+    or zero units) or one LAPACK cannot diagonalise gets NaN eigenvalues (its start is then never 'better')."""
+    ok = torch.isfinite(H).all(dim=(1, 2))
+    Hc = torch.where(ok[:, None, None], H, torch.eye(H.shape[1], dtype=H.dtype).expand_as(H))
+    try:
+        lam, V = torch.linalg.eigh(Hc)
+    except RuntimeError:
+        lam, V = torch.full(H.shape[:2], float("nan"), dtype=H.dtype), torch.zeros_like(H)
+        for i in range(H.shape[0]):
+            try:
+                lam[i], V[i] = torch.linalg.eigh(Hc[i])
+            except RuntimeError:
+                ok[i] = False
+    return torch.where(ok[:, None], lam, float("nan")), V
+
+
 def polish(fns, x, steps=6, rcond=1e-10):
     """Pure Newton steps with the Hessian's pseudo-inverse (eigenvalues below rcond * max dropped), each start kept
     only while its gradient norm decreases. Returns (x, loss, gradient norm, smallest Hessian eigenvalue)."""
     g, f = fns.grad(x)
     gn = g.norm(dim=1)
     for _ in range(steps):
-        H = fns.hess(x)
-        lam, V = torch.linalg.eigh(H)
+        lam, V = _eigh(fns.hess(x))
         cut = rcond * torch.clamp(lam.abs().amax(1, keepdim=True), min=1e-300)
         inv = torch.where(lam.abs() > cut, 1.0 / torch.where(lam.abs() > cut, lam, 1.0), torch.zeros_like(lam))
         d = -(V @ (inv * (V.transpose(1, 2) @ g[..., None]).squeeze(-1))[..., None]).squeeze(-1)
@@ -222,5 +303,5 @@ def polish(fns, x, steps=6, rcond=1e-10):
         g = torch.where(better[:, None], g_new, g)
         f = torch.where(better, f_new, f)
         gn = torch.where(better, gn_new, gn)
-    lam_min = torch.linalg.eigvalsh(fns.hess(x))[:, 0]
+    lam_min = _eigh(fns.hess(x))[0][:, 0]
     return x, f, gn, lam_min

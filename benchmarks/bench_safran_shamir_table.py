@@ -1,0 +1,111 @@
+"""The Safran-Shamir table (ICML 2018, arXiv 1712.08968, Table 1) by search, k = n = 6..20, every spurious end point
+certified by the interval path.
+
+    python benchmarks/bench_safran_shamir_table.py --k 6..20 --starts 500 --optimizer gd --workers 2 \
+        --out ss-gd.jsonl
+    python benchmarks/bench_safran_shamir_table.py --k 6..20 --starts 500 --optimizer lbfgs --workers 2 \
+        --out ss-lbfgs.jsonl
+
+Protocol of the paper: k = n, teacher = identity (output weights fixed to 1), Gaussian inputs; W = randn(k, n) /
+sqrt(k) (our starts: N(0, 1/fan_in), fan_in = n = k); plain gradient descent with step 0.1 on their
+F = E(f - g)^2 / 2 = our loss / 2, i.e. step 0.05 on our loss; stop when 2 pi ||dF/dw_i|| <= 1e-9 for every
+neuron i, which ||grad(our loss)|| <= 2e-9 / (2 pi) implies (a slightly stricter test); an end point is "bad" when
+F >= 1e-3. There is no silent iteration cap: --max-iter (default 10^6) is reported, and every start that has not
+met the stopping rule by then is counted as unconverged. L-BFGS runs to the same gradient tolerance.
+
+Each k is one search (chunked, --workers processes); its row is appended to --out as one JSON line as soon as it
+is done, and a rerun skips the k already in --out (resumable). Per row: starts, unconverged, hits in certified
+spurious minima, hits in spurious end points left numerical (the goal is none), families (F, hits, certified),
+and seconds spent in optimisation (incl. polish and clustering) and in verification. The table is printed at the
+end (markdown).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+
+PAPER_GTOL = 2e-9 / (2 * math.pi)   # on our loss = 2F: 2 pi |dF/dw_i| <= 1e-9 for all i is implied
+PAPER_STEP = 0.05                    # their step 0.1 on F = our loss / 2
+BAD_F = 1e-3
+
+
+def parse_ks(text):
+    if ".." in text:
+        a, b = text.split("..")
+        return list(range(int(a), int(b) + 1))
+    return [int(v) for v in text.split(",")]
+
+
+def run_k(k, args):
+    from spurious.search import search
+    from spurious.search.datasets import safran_shamir_problem
+
+    problem, base = safran_shamir_problem(k, k)
+    t0 = time.perf_counter()
+    res = search(problem, base, starts=args.starts, seed=args.seed, optimizer=args.optimizer, workers=args.workers,
+                 chunk_size=args.chunk_size, max_iter=args.max_iter, gtol=PAPER_GTOL, lr=PAPER_STEP,
+                 converged_tol=PAPER_GTOL, max_verify=args.max_verify, budget=args.budget)
+    total = time.perf_counter() - t0
+    bad = [m for m in res.minima if m.loss / 2 >= BAD_F]
+    fams = {}
+    for m in bad:
+        f = fams.setdefault(m.family, {"F": round(m.loss / 2, 10), "hits": 0, "entries": 0, "certified": 0})
+        f["hits"] += m.hits
+        f["entries"] += 1
+        f["certified"] += int(m.certified_spurious)
+    return {"k": k, "optimizer": args.optimizer, "starts": res.starts_done, "requested": args.starts,
+            "complete": res.complete, "unconverged": res.unconverged, "max_iter": args.max_iter,
+            "certified_hits": sum(m.hits for m in bad if m.certified_spurious),
+            "numerical_hits": sum(m.hits for m in bad if not m.certified_spurious),
+            "families": list(fams.values()), "seconds_search": round(res.search_seconds, 1),
+            "seconds_verify": round(total - res.search_seconds, 1), "seconds": round(total, 1),
+            "workers": args.workers}
+
+
+def table(rows):
+    out = ["| k = n | starts | unconverged | % in certified spurious minima | numerical only | families: F (hits) "
+           "| s (search + verify) |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        fam = "; ".join(f"{f['F']:.10f} ({f['hits']})" for f in r["families"]) or "-"
+        pct = 100 * r["certified_hits"] / r["starts"] if r["starts"] else 0.0
+        out.append(f"| {r['k']} | {r['starts']} | {r['unconverged']} | {pct:.1f} | {r['numerical_hits']} | {fam} "
+                   f"| {r['seconds_search']:.0f} + {r['seconds_verify']:.0f} |")
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--k", default="6..20")
+    ap.add_argument("--starts", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--optimizer", choices=["gd", "lbfgs"], default="gd")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--chunk-size", type=int, default=100)
+    ap.add_argument("--max-iter", type=int, default=10**6)
+    ap.add_argument("--max-verify", type=int, default=200)
+    ap.add_argument("--budget", type=float, default=None, help="seconds per k")
+    ap.add_argument("--out", default=None, help="JSON lines file: rows are appended; k already there are skipped")
+    args = ap.parse_args()
+    rows = []
+    if args.out and os.path.exists(args.out):
+        with open(args.out) as fh:
+            rows = [r for r in map(json.loads, fh) if r["optimizer"] == args.optimizer]
+    done = {r["k"] for r in rows}
+    for k in parse_ks(args.k):
+        if k in done:
+            continue
+        row = run_k(k, args)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        if args.out:
+            with open(args.out, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+    print(table(sorted(rows, key=lambda r: r["k"])))
+
+
+if __name__ == "__main__":
+    main()
