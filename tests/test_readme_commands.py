@@ -86,7 +86,13 @@ def check(cmd, result, workdir, monkeypatch):
     """What the README's comment on ``cmd`` promises."""
     out = result.output
     assert result.exit_code == 0, (cmd, out)
-    if cmd == "spurious constructions":
+    if cmd.startswith("spurious find"):
+        assert "verdict: strict_" in out and "global: not_global" in out and "rigor: exact" in out
+        assert (workdir / "found.json").exists()
+    elif cmd.endswith("--path frozen_pattern"):
+        assert "verdict: non_strict_local_min   global: not_global   rigor: exact" in out
+        assert "frozen activation pattern" in out
+    elif cmd == "spurious constructions":
         from spurious.constructions import families
 
         for f in families():
