@@ -92,11 +92,21 @@ def _check_filters(cat, activation, family):
             raise InputError(f"--family: unknown family {family!r}; known: {', '.join(known)}")
 
 
-def _loss_text(r):
+def _loss_text(r, limit=40):
+    """The stored loss in full when short; else its decimal value, marked approximate (full value: --json)."""
+    from ..rationals import decimal_str, parse_number
+
     exact = r.get("loss_exact")
     if exact is None:
         return "-"
-    return f"[{exact[0]}, {exact[1]}]" if isinstance(exact, list) else str(exact)
+    if isinstance(exact, list):
+        text = f"[{exact[0]}, {exact[1]}]"
+        if len(text) <= limit:
+            return text
+        lo, hi = (decimal_str(parse_number(x), 12) for x in exact)
+        return f"~[{lo}, {hi}] (enclosure; exact ends: --json)"
+    text = str(exact)
+    return text if len(text) <= limit else f"~{decimal_str(parse_number(exact), 12)} (exact rational: --json)"
 
 
 @catalog_group.command("show")
