@@ -32,6 +32,8 @@ GRID = {
                       for a in ("tanh", "sigmoid")]
     + [{"activation": a, "widths": (2, 2, 1)} for a in ("softplus", "erf", "gelu", "swish")],
     "quadratic-narrow": [{"d": 2, "k": 1}, {"d": 3, "k": 2}, {"d": 2, "k": 1, "train_output": True}],
+    "planted": [{"widths": (2, 3, 1), "activation": "relu"}, {"widths": (2, 3, 3, 1), "activation": "leaky_relu:1/10"},
+                {"widths": (1, 2, 2, 2, 1), "activation": "relu"}],
 }
 POINTS = [(name, params) for name, grid in GRID.items() for params in grid]
 
