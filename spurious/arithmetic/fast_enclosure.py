@@ -168,6 +168,39 @@ def _enclose(problem, base, theta, radius, prec, bounds):
         ends.append(e)
     H = np.zeros((P, P))
     norm = 0.0
+    dmax = max(shapes[l][0] for l in range(L))
+    chunk = max(1, min(n, CHUNK_FLOATS // max(1, dmax * P)))
+    for start in range(0, n, chunk):
+        cols = slice(start, min(n, start + chunk))
+        part = lambda pairs: [None if p is None else (p[0][:, cols], p[1][:, cols]) for p in pairs]  # noqa: E731
+        norm += _add_samples(H, net, offsets, shapes, ends, rvec, point, part(Hs), part(S1), part(S2), part(A),
+                             part(G), cm, cr, bounds)
+    wd = problem.loss.weight_decay
+    if wd != 0:
+        lam = fmpq_to_float(wd)
+        for l, (dout, din, _) in enumerate(shapes):
+            if offsets[l] is not None:
+                idx = np.arange(offsets[l], offsets[l] + dout * din)
+                H[idx, idx] += lam
+        if bounds:
+            norm += 2 * U * abs(lam) + U * (1 + 4 * U) * float(np.max(np.abs(np.diag(H))))
+    mid = (H + H.T) / 2
+    if bounds:
+        # symmetrising: the true Hessian is symmetric, so ||H_true - mid|| <= ||H_true - H~||; halving rounds by u
+        norm += U * (1 + 4 * U) * frob_up(np.abs(mid))
+        norm = float(up(norm, 16))
+    return Enclosure(mid, None, norm)
+
+
+CHUNK_FLOATS = 4_000_000  # samples are processed in chunks of about this many tangent entries (memory ~ 10x that)
+
+
+def _add_samples(H, net, offsets, shapes, ends, rvec, point, Hs, S1, S2, A, G, cm, cr, bounds):
+    """Add the contribution of one chunk of samples (every term of the Hessian is a sum over samples) to H in place;
+    returns the spectral-norm error bound of this chunk, the rounding of its additions into H included."""
+    L = net.depth
+    n = Hs[0][0].shape[1]
+    norm = 0.0
     DH = None  # (d_{l-1}, n, end_{l-1}) interval
     for l in range(1, L + 1):
         dout, din, hb = shapes[l - 1]
@@ -212,27 +245,16 @@ def _enclose(problem, base, theta, radius, prec, bounds):
             s_m, s_r = S2[l]
             wm_, wr_ = _emul((a_m, a_r), (s_m, s_r), bounds)
             w = (wm_.reshape(-1), None if wr_ is None else wr_.reshape(-1))
-        T, tn = _gram(rows, w, bounds)
-        H[:end, :end] += T
-        if bounds:
-            norm += tn + U * (1 + 4 * U) * frob_up(np.abs(H))
+            if not np.any(w[0]) and (w[1] is None or not np.any(w[1])):
+                w = None  # sigma'' = 0 exactly (piecewise-linear units off their breakpoints): no curvature term
+        if w is not None:
+            T, tn = _gram(rows, w, bounds)
+            H[:end, :end] += T
+            if bounds:
+                norm += tn + U * (1 + 4 * U) * frob_up(np.abs(H))
         if l < L:
             DH = _emul((S1[l][0][:, :, None], S1[l][1][:, :, None] if bounds else None), (DZm, DZr), bounds)
-    wd = problem.loss.weight_decay
-    if wd != 0:
-        lam = fmpq_to_float(wd)
-        for l, (dout, din, _) in enumerate(shapes):
-            if offsets[l] is not None:
-                idx = np.arange(offsets[l], offsets[l] + dout * din)
-                H[idx, idx] += lam
-        if bounds:
-            norm += 2 * U * abs(lam) + U * (1 + 4 * U) * float(np.max(np.abs(np.diag(H))))
-    mid = (H + H.T) / 2
-    if bounds:
-        # symmetrising: the true Hessian is symmetric, so ||H_true - mid|| <= ||H_true - H~||; halving rounds by u
-        norm += U * (1 + 4 * U) * frob_up(np.abs(mid))
-        norm = float(up(norm, 16))
-    return Enclosure(mid, None, norm)
+    return norm
 
 
 def _fb(problem, point, radius, prec):
