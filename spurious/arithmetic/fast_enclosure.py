@@ -245,8 +245,8 @@ def _add_samples(H, net, offsets, shapes, ends, rvec, point, Hs, S1, S2, A, G, c
             s_m, s_r = S2[l]
             wm_, wr_ = _emul((a_m, a_r), (s_m, s_r), bounds)
             w = (wm_.reshape(-1), None if wr_ is None else wr_.reshape(-1))
-            if not np.any(w[0]) and (w[1] is None or not np.any(w[1])):
-                w = None  # sigma'' = 0 exactly (piecewise-linear units off their breakpoints): no curvature term
+            if net.activations[l - 1].kind == "piecewise_linear":
+                w = None  # sigma'' = 0: _fb has proved every pre-activation box off the breakpoints
         if w is not None:
             T, tn = _gram(rows, w, bounds)
             H[:end, :end] += T
