@@ -13,6 +13,12 @@ Same second-order chain rule as :mod:`spurious.arithmetic.passes` (read its docs
   sum_r (|w_r| (2 |a_r| |e_r| + |e_r|^2) + omega_r (|a_r| + |e_r|)^2) plus the rounding terms, which is all that
   Rump's interval test (Cor. 2.7) needs, at the cost of one float product.
 
+Memory and time at large P: every term of the Hessian is a sum over samples, so samples are processed in chunks
+(``CHUNK_FLOATS`` tangent entries at a time, ~chunk x width x P floats instead of the n x width x P block, several
+GB at P ~ 2000); each chunk's additions into H get their own rounding bound (u |H| per addition, in the norm). For
+piecewise-linear layers the curvature term sum A sigma'' dz dz^T is exactly 0 and is not formed: the ball pass has
+proved every pre-activation box off the breakpoints (otherwise it raises), so sigma'' = 0 on the whole box.
+
 Why the P-sized part is not the pass run with float-interval scalars: the pass keeps scalars in Python lists and
 does elementwise work (placing h_{l-1} into DZ, scaling DZ by sigma', the weighted Gram rows) one scalar at a time,
 which is fine for exact and ball numbers whose arithmetic dominates anyway, but a Python-level interval scalar with
