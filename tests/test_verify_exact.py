@@ -304,3 +304,66 @@ def test_certificate_json_roundtrip():
     from spurious.certificate import Certificate
     back = Certificate.from_json(obj)
     assert back.verdict == cert.verdict and back.glob == cert.glob and back.reasons == cert.reasons
+
+
+# large P (above ENCLOSURE_MIN_P: exact gradient + rigorous float Hessian enclosure) ------------------------------
+def _large_one_hidden(d0=10, k=40, n=60, seed=3):
+    """Leaky-ReLU d0-k-1 (P = k (d0 + 2) + 1 = 481) at W2 = 0: the residual r is exactly orthogonal to 1 and to every
+    hidden unit's outputs, so the point is critical, and the bilinear term K[W2[k], W1[k, :]] = 2c sum_i r_i
+    sigma'_k(x_i) x_i makes H indefinite (a zero W1 block next to a nonzero cross block)."""
+    from spurious.verifiers.exact import ENCLOSURE_MIN_P
+    rng = random.Random(seed)
+    rq = lambda: Q(rng.randint(-99, 99), rng.randint(1, 20))  # noqa: E731
+    act = make_activation("leaky_relu", slope="1/10")
+    X = [[rq() for _ in range(d0)] for _ in range(n)]
+    W1 = [[rq() for _ in range(d0)] for _ in range(k)]
+    b1 = [rq() for _ in range(k)]
+    from spurious.arithmetic.contexts import EXACT
+    Hrows = [[act.evaluate(EXACT, sum((w * v for w, v in zip(row, x)), Q(0)) + b)[0] for x in X]
+             for row, b in zip(W1, b1)]
+    N = fmpq_mat(Hrows + [[Q(1)] * n])
+    R, rk = N.rref()
+    pivots = [next(j for j in range(n) if R[i, j] != 0) for i in range(rk)]
+    free = next(j for j in range(n) if j not in pivots)
+    r = [Q(0)] * n  # a kernel vector of N: free coordinate 1, pivots solved
+    r[free] = Q(1)
+    for i, p in enumerate(pivots):
+        r[p] = -R[i, free]  # rref: pivot entries are 1
+    r = [v / 1024 for v in r]
+    b2 = Q(1, 3)
+    Y = [(b2 - v,) for v in r]
+    pr = Problem(Network.make([d0, k, 1], act), FiniteData(tuple(tuple(x) for x in X), tuple(Y)))
+    pt = Point.from_arrays([W1, [[Q(0)] * k]], [b1, [b2]])
+    assert pr.network.num_params > ENCLOSURE_MIN_P
+    return pr, pt
+
+
+@pytest.mark.slow  # ~15 s under load: exact fallback at P = 481
+def test_large_p_saddle_is_never_certified():
+    from spurious.verifiers.fast_definite import prove_pd_modulo_tangents_enclosure
+    from spurious.symmetries import symmetry_tangents
+    pr, pt = _large_one_hidden()
+    ev = evaluate_exact(pr, pt, order=1)
+    assert not ev.kinks and all(g == 0 for g in ev.gradient)  # an exact critical point
+    rows = [list(t.vector) for t in symmetry_tangents(pr.network, pt)]
+    ok, why = prove_pd_modulo_tangents_enclosure(pr, pt, rows)
+    assert not ok, why
+    cert = run(pr, pt)
+    assert cert.verdict == NOT_LOCAL_MIN, cert.reasons
+    d = cert.descent_direction
+    assert d is not None and quad_form(evaluate_exact(pr, pt).hessian, d) < 0
+
+
+@pytest.mark.slow  # minutes: exact evaluation and descent steps at n = P = 481
+def test_large_p_minimum_certified_and_perturbed_label_not_critical():
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.bench_verify_exact import setup
+    pr, pt = setup(10, 40, seed=0)  # P = 481 = n, zero loss, H positive definite modulo the 40 rescalings
+    assert not evaluate_exact(pr, pt, order=0).kinks
+    cert = run(pr, pt)
+    assert cert.verdict == STRICT_MODULO_SYMMETRY and any("enclosure" in r for r in cert.reasons), cert.reasons
+    Y = list(pr.data.Y)
+    Y[7] = (Y[7][0] + Q(1, 2**40),)  # off criticality by 2^-40 in one label
+    pr2 = Problem(pr.network, FiniteData(pr.data.X, tuple(Y)))
+    cert2 = run(pr2, pt)
+    assert cert2.verdict == NOT_CRITICAL, cert2.reasons

@@ -16,6 +16,7 @@ from flint import ctx, fmpq
 from spurious.activations import make_activation
 from spurious.arithmetic import FloatModel, evaluate_ball
 from spurious.arithmetic.balls import lower_fmpq, upper_fmpq
+from spurious.arithmetic import fast_enclosure
 from spurious.arithmetic.fast_enclosure import enclosure_from_arb_mat, hessian_enclosure
 from spurious.candidate import Candidate
 from spurious.network import Network, Point
@@ -258,7 +259,9 @@ def test_zero_output_weight_unit_is_never_strict(minima):
 # the fast enclosure -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("widths,act,wd,red", [([2, 3, 1], "tanh", 0, "mean"), ([2, 3, 2, 2], "sigmoid", 0, "sum"),
                                                ([1, 2, 1], "softplus", 1, "mean"), ([3, 4, 3, 1], "gelu", 0, "mean")])
-def test_fast_enclosure_contains_arb_hessians(widths, act, wd, red):
+@pytest.mark.parametrize("chunk", [10**9, 1])  # all samples at once; one sample per chunk (the large-P layout)
+def test_fast_enclosure_contains_arb_hessians(widths, act, wd, red, chunk, monkeypatch):
+    monkeypatch.setattr(fast_enclosure, "CHUNK_FLOATS", chunk)
     prob, pt = random_problem(1, widths, act, n=5, weight_decay=wd, reduction=red)
     net = prob.network
     theta = pt.flatten_float(net)

@@ -13,6 +13,12 @@ Same second-order chain rule as :mod:`spurious.arithmetic.passes` (read its docs
   sum_r (|w_r| (2 |a_r| |e_r| + |e_r|^2) + omega_r (|a_r| + |e_r|)^2) plus the rounding terms, which is all that
   Rump's interval test (Cor. 2.7) needs, at the cost of one float product.
 
+Memory and time at large P: every term of the Hessian is a sum over samples, so samples are processed in chunks
+(``CHUNK_FLOATS`` tangent entries at a time, ~chunk x width x P floats instead of the n x width x P block, several
+GB at P ~ 2000); each chunk's additions into H get their own rounding bound (u |H| per addition, in the norm). For
+piecewise-linear layers the curvature term sum A sigma'' dz dz^T is exactly 0 and is not formed: the ball pass has
+proved every pre-activation box off the breakpoints (otherwise it raises), so sigma'' = 0 on the whole box.
+
 Why the P-sized part is not the pass run with float-interval scalars: the pass keeps scalars in Python lists and
 does elementwise work (placing h_{l-1} into DZ, scaling DZ by sigma', the weighted Gram rows) one scalar at a time,
 which is fine for exact and ball numbers whose arithmetic dominates anyway, but a Python-level interval scalar with
@@ -168,6 +174,39 @@ def _enclose(problem, base, theta, radius, prec, bounds):
         ends.append(e)
     H = np.zeros((P, P))
     norm = 0.0
+    dmax = max(shapes[l][0] for l in range(L))
+    chunk = max(1, min(n, CHUNK_FLOATS // max(1, dmax * P)))
+    for start in range(0, n, chunk):
+        cols = slice(start, min(n, start + chunk))
+        part = lambda pairs: [None if p is None else (p[0][:, cols], p[1][:, cols]) for p in pairs]  # noqa: E731
+        norm += _add_samples(H, net, offsets, shapes, ends, rvec, point, part(Hs), part(S1), part(S2), part(A),
+                             part(G), cm, cr, bounds)
+    wd = problem.loss.weight_decay
+    if wd != 0:
+        lam = fmpq_to_float(wd)
+        for l, (dout, din, _) in enumerate(shapes):
+            if offsets[l] is not None:
+                idx = np.arange(offsets[l], offsets[l] + dout * din)
+                H[idx, idx] += lam
+        if bounds:
+            norm += 2 * U * abs(lam) + U * (1 + 4 * U) * float(np.max(np.abs(np.diag(H))))
+    mid = (H + H.T) / 2
+    if bounds:
+        # symmetrising: the true Hessian is symmetric, so ||H_true - mid|| <= ||H_true - H~||; halving rounds by u
+        norm += U * (1 + 4 * U) * frob_up(np.abs(mid))
+        norm = float(up(norm, 16))
+    return Enclosure(mid, None, norm)
+
+
+CHUNK_FLOATS = 4_000_000  # samples are processed in chunks of about this many tangent entries (memory ~ 10x that)
+
+
+def _add_samples(H, net, offsets, shapes, ends, rvec, point, Hs, S1, S2, A, G, cm, cr, bounds):
+    """Add the contribution of one chunk of samples (every term of the Hessian is a sum over samples) to H in place;
+    returns the spectral-norm error bound of this chunk, the rounding of its additions into H included."""
+    L = net.depth
+    n = Hs[0][0].shape[1]
+    norm = 0.0
     DH = None  # (d_{l-1}, n, end_{l-1}) interval
     for l in range(1, L + 1):
         dout, din, hb = shapes[l - 1]
@@ -212,27 +251,16 @@ def _enclose(problem, base, theta, radius, prec, bounds):
             s_m, s_r = S2[l]
             wm_, wr_ = _emul((a_m, a_r), (s_m, s_r), bounds)
             w = (wm_.reshape(-1), None if wr_ is None else wr_.reshape(-1))
-        T, tn = _gram(rows, w, bounds)
-        H[:end, :end] += T
-        if bounds:
-            norm += tn + U * (1 + 4 * U) * frob_up(np.abs(H))
+            if net.activations[l - 1].kind == "piecewise_linear":
+                w = None  # sigma'' = 0: _fb has proved every pre-activation box off the breakpoints
+        if w is not None:
+            T, tn = _gram(rows, w, bounds)
+            H[:end, :end] += T
+            if bounds:
+                norm += tn + U * (1 + 4 * U) * frob_up(np.abs(H))
         if l < L:
             DH = _emul((S1[l][0][:, :, None], S1[l][1][:, :, None] if bounds else None), (DZm, DZr), bounds)
-    wd = problem.loss.weight_decay
-    if wd != 0:
-        lam = fmpq_to_float(wd)
-        for l, (dout, din, _) in enumerate(shapes):
-            if offsets[l] is not None:
-                idx = np.arange(offsets[l], offsets[l] + dout * din)
-                H[idx, idx] += lam
-        if bounds:
-            norm += 2 * U * abs(lam) + U * (1 + 4 * U) * float(np.max(np.abs(np.diag(H))))
-    mid = (H + H.T) / 2
-    if bounds:
-        # symmetrising: the true Hessian is symmetric, so ||H_true - mid|| <= ||H_true - H~||; halving rounds by u
-        norm += U * (1 + 4 * U) * frob_up(np.abs(mid))
-        norm = float(up(norm, 16))
-    return Enclosure(mid, None, norm)
+    return norm
 
 
 def _fb(problem, point, radius, prec):

@@ -159,6 +159,12 @@ class Forward:
     piece_index: list
     kinks: list
 
+    def _hrows(self, ops):
+        """h_l for l = 0..L-1 as row lists (d_l x n), computed once."""
+        if getattr(self, "_hrows_cache", None) is None:
+            self._hrows_cache = [ops.rows(h) for h in self.H[:self.network.depth]]
+        return self._hrows_cache
+
     @property
     def outputs(self):
         """F, n x d_L (row i is f(x_i))."""
@@ -238,35 +244,69 @@ def backward(fw: Forward, G_out):
 
 
 # ----------------------------------------------------------------------------------------- forward-mode tangents
-def _tangents(fw: Forward):
-    """Yield (l, DH_prev, DZ) for l = 1..L: DZ[i] (d_l lists of P scalars) = dz_l(x_i)/dtheta, DH_prev[i] the same
-    for h_{l-1} (None while identically zero, i.e. before the first trainable layer)."""
+# The tangent of z_l at sample i factors through the pre-activations of the trainable layers m <= l:
+#     dz_l[k](x_i)/dW_m[a, b] = M_lm^(i)[k, a] h~_{m-1}[b, i],   M_lm^(i) = dz_l/dz_m (x_i),   h~ = (h; 1),
+# the bias b_m[a] taking the place of b = d_{m-1}. So tangent rows are assembled from the small sensitivities
+# M_lm (d_l x d_m per sample) and the layer values, and the P-sized products below are one matrix product each
+# (Gauss-Newton 2c J^T J, the bilinear blocks as U h~^T), instead of per-sample d_l x P matrices (why: speed).
+def _trainable(fw):
+    """[(m, offset, d_m, d_{m-1}, has_bias)] for the trainable layers."""
+    offsets, _ = fw.network.layer_offsets()
+    return [(m, offsets[m - 1], *shape) for m, shape in enumerate(fw.network.layer_shapes(), start=1)
+            if offsets[m - 1] is not None]
+
+
+def _sensitivities(fw):
+    """S[(l, m)][i] = M_lm^(i) = dz_l/dz_m at sample i (d_l x d_m row lists) for trainable m < l; l = m is the
+    identity and is not stored."""
     ops = _matrices(fw.ctx)
+    net = fw.network
+    S = {}
+    for m, *_ in _trainable(fw):
+        for l in range(m + 1, net.depth + 1):
+            W = fw.layers[l - 1][0]
+            per = []
+            for i in range(fw.n):
+                s = [fw.S1[l - 1][a][i] for a in range(net.widths[l - 1])]
+                Ws = [[w * sa for w, sa in zip(row, s)] for row in W]  # W_l diag(sigma'(z_{l-1}))
+                if l == m + 1:
+                    per.append(Ws)
+                else:
+                    prev = S[(l - 1, m)][i]
+                    per.append(ops.rows(ops.mm(ops.mat(Ws, len(s)), ops.mat(prev, net.widths[m]))))
+            S[(l, m)] = per
+    return S
+
+
+def _tangent_rows(fw, S, l, i, units):
+    """Rows dz_l[k](x_i)/dtheta (P scalars each) for k in ``units``."""
     K = fw.ctx.const
     zero, one = K(0), K(1)
-    net = fw.network
-    offsets, P = net.layer_offsets()
-    shapes = net.layer_shapes()
-    Hrows = [ops.rows(h) for h in fw.H[:net.depth]]
-    DH = None
-    for l in range(1, net.depth + 1):
-        dout, din, has_b = shapes[l - 1]
-        off = offsets[l - 1]
-        W = ops.mat(fw.layers[l - 1][0], din) if DH is not None else None
-        DZ = []
-        for i in range(fw.n):
-            rows = ops.rows(ops.mm(W, ops.mat(DH[i], P))) if DH is not None else [[zero] * P for _ in range(dout)]
-            if off is not None:
-                for k in range(dout):
-                    base = off + k * din
-                    for j in range(din):
-                        rows[k][base + j] += Hrows[l - 1][j][i]
-                    if has_b:
-                        rows[k][off + dout * din + k] += one
-            DZ.append(rows)
-        yield l, DH, DZ
-        if l < net.depth and (DH is not None or off is not None):
-            DH = [[[s * v for v in DZ[i][k]] for k, s in enumerate(col)] for i, col in enumerate(zip(*fw.S1[l]))]
+    P = fw.network.num_params
+    ops = _matrices(fw.ctx)
+    out = []
+    for k in units:
+        row = [zero] * P
+        for m, off, dout, din, hb in _trainable(fw):
+            if m > l:
+                break
+            h = [v[i] for v in fw._hrows(ops)[m - 1]]
+            coefs = S[(l, m)][i][k] if m < l else None
+            for a in range(dout):
+                if coefs is None:
+                    if a != k:
+                        continue
+                    c = one
+                else:
+                    c = coefs[a]
+                    if _is_zero(c):
+                        continue
+                base = off + a * din
+                row[base:base + din] = h if coefs is None else [c * v for v in h]
+                if hb:
+                    row[off + dout * din + a] = c
+        out.append(row)
+    return out
 
 
 def jacobian(ctx, network, X, layers, pattern=None):
@@ -281,15 +321,14 @@ def jacobian(ctx, network, X, layers, pattern=None):
     if fw.kinks:
         raise UnsupportedError(f"jacobian: {len(fw.kinks)} pre-activation(s) on a breakpoint (first: layer, unit, "
                                f"sample = {fw.kinks[0]}); pass a frozen pattern to choose the pieces")
-    return fw.outputs, _output_jacobian(fw)
+    return fw.outputs, _output_jacobian(fw, _sensitivities(fw))
 
 
-def _output_jacobian(fw):
-    ops = _matrices(fw.ctx)
-    P = fw.network.num_params
-    for l, _, DZ in _tangents(fw):
-        if l == fw.network.depth:
-            return ops.mat([row for i in range(fw.n) for row in DZ[i]], P)
+def _output_jacobian(fw, S):
+    L = fw.network.depth
+    units = range(fw.network.widths[-1])
+    return _matrices(fw.ctx).mat([r for i in range(fw.n) for r in _tangent_rows(fw, S, L, i, units)],
+                                 fw.network.num_params)
 
 
 # ------------------------------------------------------------------------------------ loss, gradient, Hessian
@@ -363,37 +402,57 @@ def _hessian(fw, G, A, c, wd):
     zero = fw.ctx.const(0)
     L, n = net.depth, fw.n
     offsets, P = net.layer_offsets()
-    shapes = net.layer_shapes()
-    hess = ops.zeros(P, P)
-    for l, DH_prev, DZ in _tangents(fw):
-        dout, din, _ = shapes[l - 1]
-        off = offsets[l - 1]
-        # cross term from z_l = W_l h_{l-1}: K_l[W_l[k,j], :] = sum_i G_l[k,i] DH_{l-1}^(i)[j,:]
-        if off is not None and DH_prev is not None:
-            stack = ops.mat([[v for j in range(din) for v in DH_prev[i][j]] for i in range(n)], din * P)
-            C = ops.rows(ops.mm(ops.mat(G[l], n), stack))
-            Kl = [[zero] * P for _ in range(P)]
-            for k in range(dout):
-                for j in range(din):
-                    Kl[off + k * din + j] = C[k][j * P:(j + 1) * P]
-            Km = ops.mat(Kl, P)
-            hess = hess + Km + ops.T(Km)
-        if l == L:
-            J = ops.mat([row for i in range(n) for row in DZ[i]], P)
-            hess = hess + (2 * c) * ops.mm(ops.T(J), J)
-            break
-        # curvature of the activation: sum A sigma'' dz dz^T
+    if P == 0:
+        return ops.zeros(0, 0)
+    S = _sensitivities(fw)
+    J = _output_jacobian(fw, S)
+    hess = (2 * c) * ops.mm(ops.T(J), J)  # Gauss-Newton part
+    hrows = fw._hrows(ops)
+    train = _trainable(fw)
+    # bilinear z_l = W_l h_{l-1}: K_l[W_l[k, j], col_m(a, b)] = sum_i G_l[k, i] dh_{l-1}[j]/dz_m[a] (x_i) h~_{m-1}[b, i]
+    Kl = None
+    for l, off_l, dout_l, din_l, _ in train:
+        for m, off_m, dout_m, din_m, hb_m in train:
+            if m >= l:
+                break
+            U, keys = [], []
+            for k in range(dout_l):
+                for j in range(din_l):
+                    sj = fw.S1[l - 1][j]
+                    for a in (range(dout_m) if m < l - 1 else (j,)):
+                        if m < l - 1:
+                            coef = [G[l][k][i] * sj[i] * S[(l - 1, m)][i][j][a] for i in range(n)]
+                        else:
+                            coef = [G[l][k][i] * sj[i] for i in range(n)]
+                        U.append(coef)
+                        keys.append((off_l + k * din_l + j, a))
+            ht = [[v[i] for v in hrows[m - 1]] + ([fw.ctx.const(1)] if hb_m else []) for i in range(n)]
+            R = ops.rows(ops.mm(ops.mat(U, n), ops.mat(ht, din_m + hb_m)))
+            if Kl is None:
+                Kl = [[zero] * P for _ in range(P)]
+            for (row, a), vals in zip(keys, R):
+                Kl[row][off_m + a * din_m: off_m + (a + 1) * din_m] = vals[:din_m]
+                if hb_m:
+                    Kl[row][off_m + dout_m * din_m + a] = vals[din_m]
+    if Kl is not None:
+        Km = ops.mat(Kl, P)
+        hess = hess + Km + ops.T(Km)
+    # curvature of the activation: sum A sigma'' dz dz^T (vanishes for piecewise-linear units off their kinks)
+    for l in range(1, L):
+        if not any(m <= l for m, *_ in train):
+            continue
         rows, weighted = [], []
         for i in range(n):
-            for k in range(dout):
+            for k in range(net.widths[l]):
                 w = A[l][k][i] * fw.S2[l][k][i]
                 if not _is_zero(w):
-                    rows.append(DZ[i][k])
-                    weighted.append([w * v for v in DZ[i][k]])
+                    r = _tangent_rows(fw, S, l, i, (k,))[0]
+                    rows.append(r)
+                    weighted.append([w * v for v in r])
         if rows:
             hess = hess + ops.mm(ops.T(ops.mat(rows, P)), ops.mat(weighted, P))
     if wd is not None:
-        for l, (dout, din, _) in enumerate(shapes):
+        for l, (dout, din, _) in enumerate(net.layer_shapes()):
             if offsets[l] is not None:
                 for t in range(dout * din):
                     hess[offsets[l] + t, offsets[l] + t] += wd

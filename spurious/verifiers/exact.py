@@ -152,10 +152,11 @@ def _tangent_checks(problem, point, H, reasons):
     tangents = symmetry_tangents(problem.network, point, problem.loss.weight_decay)
     rows = [list(t.vector) for t in tangents]
     P = H.nrows()
-    for t in tangents:
-        v = H * fmpq_mat(P, 1, list(t.vector))
-        if any(v[q, 0] != 0 for q in range(P)):
-            raise InternalError(f"H t != 0 for the symmetry tangent '{t.name}' at an exact critical point")
+    if tangents:  # one exact product H T^T for all tangents
+        V = H * fmpq_mat(rows).transpose()
+        for c, t in enumerate(tangents):
+            if any(V[q, c] != 0 for q in range(P)):
+                raise InternalError(f"H t != 0 for the symmetry tangent '{t.name}' at an exact critical point")
     r = rank(rows) if rows else 0
     if tangents:
         msg = (f"{len(tangents)} symmetry tangent(s) ({', '.join(symmetry_names(tangents))}), H t = 0 checked exactly "
