@@ -59,6 +59,7 @@ class SearchSpec:
     gtol: float = 1e-6
     lr: float = 0.1
     polish_steps: int = 8
+    handoff: float | None = None   # optimisers stop at this gradient norm (if above gtol); Newton polishes on
     converged_tol: float = 1e-9
     cluster_tol: float = 1e-5
     init_scale: float = 1.0
@@ -76,7 +77,8 @@ class SearchSpec:
             raise InputError(f"--max-iter: expected a non-negative integer, got {self.max_iter!r}")
         if not isinstance(self.chunk_size, int) or self.chunk_size < 1:
             raise InputError(f"--chunk-size: expected a positive integer, got {self.chunk_size!r}")
-        for name in ("lr", "gtol", "converged_tol", "cluster_tol", "init_scale"):
+        names = ("lr", "gtol", "converged_tol", "cluster_tol", "init_scale")
+        for name in names + (("handoff",) if self.handoff is not None else ()):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise InputError(f"{name}: expected a positive number, got {v!r}")
@@ -259,7 +261,8 @@ def _run_chunk(spec, index, t0):
                            best_loss=math.inf, best_start=-1, best_point=np.zeros(m.P), iterations=0.0,
                            seconds=time.perf_counter() - t0)
     x = torch.as_tensor(initial_points(m, spec.seed, lo, hi))
-    x, iters = run_optimizer(m.fns, x, spec.optimizer, spec.max_iter, spec.gtol, spec.lr, stop=_stopper(spec))
+    gtol = spec.gtol if spec.handoff is None else max(spec.gtol, spec.handoff)
+    x, iters = run_optimizer(m.fns, x, spec.optimizer, spec.max_iter, gtol, spec.lr, stop=_stopper(spec))
     finished = (iters != UNFINISHED).numpy()
     starts = np.arange(lo, hi)[finished]
     x, iters = x[torch.as_tensor(finished)], iters[torch.as_tensor(finished)]
