@@ -590,3 +590,35 @@ def test_closed_form_teacher_hessian_equals_the_generic_hessian_and_polish_conve
     assert float((f - m.fns.value(star)).abs().max()) < 1e-14
     lam_generic = torch.linalg.eigvalsh(BatchedLoss(m.float_model.loss).hess(x))[:, 0]
     assert float(lam.min()) > 1e-3 and torch.allclose(lam, lam_generic, rtol=1e-9)
+
+
+def test_safran_shamir_end_points_merge_modulo_input_coordinate_permutations():
+    """Teacher V = I: the loss is invariant under permuting input coordinates (with the teacher's units), so a copy
+    of the k = 6 spurious minimum with permuted coordinates and students is one cluster with it (verified once);
+    a point at the same loss that is not such a copy (one column changed) is not merged, and neither is the
+    coordinate-permuted copy when the teacher is not the identity (no such symmetry)."""
+    import torch
+
+    from spurious.constructions.safran_shamir import safran_shamir
+    from spurious.search.multistart import cluster_points
+
+    cand = safran_shamir(k=6)
+    pr, base = safran_shamir_problem(6, 6)
+    m = model_for(SearchSpec.build(pr, base, 2))
+    assert m.fns.input_permutations
+    W = np.array([[float(v) for v in row] for row in cand.point.layers[0].W])
+    loss = float(m.fns.value(torch.tensor(W.reshape(1, -1)))[0])
+    rng = np.random.default_rng(0)
+    cols, rows = rng.permutation(6), rng.permutation(6)
+    assert list(cols) != list(range(6))
+    copy = W[rows][:, cols] + 1e-9 * rng.standard_normal((6, 6))
+    other = W.copy()
+    other[:, 2] = other[:, 2][::-1]
+    pts = [(W.ravel(), loss, 0, 1, 0.0, 0.1), (copy.ravel(), loss, 1, 1, 0.0, 0.1), (other.ravel(), loss, 2, 1, 0.0, 0.1)]
+    clusters = cluster_points(m, pts, 1e-5)
+    assert [c.hits for c in clusters] == [2, 1] and clusters[1].first_start == 2
+    m.fns.input_permutations = False  # as for a teacher other than the identity (the model is cached: restore)
+    try:
+        assert [c.hits for c in cluster_points(m, pts[:2], 1e-5)] == [1, 1]
+    finally:
+        m.fns.input_permutations = True

@@ -386,15 +386,33 @@ def cluster_points(model, points, tol, clusters=None):
                 break
             if abs(c.loss - loss) > ltol:
                 continue
-            if same_flat_set(model, c, pattern, loss, ltol) or \
-                    _distance(c.normalised, align(model.network, c.normalised, norm, model.wd)) \
-                    <= tol * max(1.0, _scale(norm)):
+            if same_flat_set(model, c, pattern, loss, ltol) or _symmetric_copy(model, c.normalised, norm, tol):
                 c.hits += int(hits)
                 break
         else:
             clusters.append(Minimum(np.array(theta), float(loss), int(start), int(hits), float(gn), float(lam),
                                     normalised=norm, pattern=pattern))
     return clusters
+
+
+def _symmetric_copy(model, A, B, tol) -> bool:
+    """``B`` is ``A`` within ``tol`` (max-abs, relative to the largest weight) after a symmetry of the network, or,
+    when the problem also allows it (``fns.input_permutations``: the Safran-Shamir teacher V = I, whose loss is
+    invariant under permuting input coordinates, x -> Q x keeps N(0, I) and permutes the teacher's units), after
+    permuting the input coordinates (matched by their sorted columns, Hungarian method) and then the units."""
+    bound = tol * max(1.0, _scale(B))
+    if _distance(A, align(model.network, A, B, model.wd)) <= bound:
+        return True
+    if not getattr(model.fns, "input_permutations", False):
+        return False
+    from scipy.optimize import linear_sum_assignment
+
+    (Wa, ba), (Wb, bb) = A[0], B[0]
+    sa, sb = np.sort(Wa, axis=0), np.sort(Wb, axis=0)
+    cost = np.abs(sa[:, :, None] - sb[:, None, :]).max(axis=0)
+    rows, cols = linear_sum_assignment(cost)
+    permuted = [(Wb[:, cols[np.argsort(rows)]], bb)] + list(B[1:])
+    return _distance(A, align(model.network, A, permuted, model.wd)) <= bound
 
 
 def same_flat_set(model, cluster, pattern, loss, ltol, otol=1e-7) -> bool:

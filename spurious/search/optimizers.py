@@ -64,6 +64,9 @@ class TeacherReluLoss(BatchedLoss):
         self.V = torch.as_tensor(teacher_rows, dtype=torch.float64)
         self.k, self.n = k, n
         self.const = float(self._pair(self.V[None], self.V[None])[0].sum())
+        # teacher V = I: the loss is invariant under permutations of the input coordinates (search clustering)
+        self.input_permutations = bool(self.V.shape[0] == self.V.shape[1]
+                                       and torch.equal(self.V, torch.eye(self.V.shape[0], dtype=self.V.dtype)))
         self.generic_value, self.generic_hess = self.value, self.hess
         self.value = lambda x: self._grad_value(x.detach())[1]
         self.hess = self._hess
