@@ -375,7 +375,8 @@ def _min_eigenvalue(H):
 
 def polish(fns, x, steps=6, rcond=1e-10):
     """Pure Newton steps (:func:`_newton_step`), each start kept only while its gradient norm decreases; started
-    near a nondegenerate critical point (gradient ~1e-6) this converges quadratically to rounding level.
+    near a nondegenerate critical point (gradient ~1e-6) this converges quadratically to rounding level. Updates
+    ``x`` in place.
     Returns (x, loss, gradient norm, smallest Hessian eigenvalue)."""
     g, f = fns.grad(x)
     gn = g.norm(dim=1)
