@@ -12,6 +12,10 @@ F = E(f - g)^2 / 2 = our loss / 2, i.e. step 0.05 on our loss; stop when 2 pi ||
 neuron i, which ||grad(our loss)|| <= 2e-9 / (2 pi) implies (a slightly stricter test); an end point is "bad" when
 F >= 1e-3. There is no silent iteration cap: --max-iter (default 10^6) is reported, and every start that has not
 met the stopping rule by then is counted as unconverged. L-BFGS runs to the same gradient tolerance.
+With --handoff G (e.g. 1e-6) the optimiser stops at gradient norm G instead and Newton steps on the closed-form
+Hessian finish to the paper's tolerance (quadratic convergence): the basin is the optimiser's, Newton only polishes;
+an end point still above the tolerance after the polish counts as unconverged. L-BFGS also stops a start whose loss
+has not decreased beyond rounding for 100 iterations (judged by its final gradient).
 
 Each k is one search (chunked, --workers processes); its row is appended to --out as one JSON line as soon as it
 is done, and a rerun skips the k already in --out (resumable). Per row: starts, unconverged, hits in certified
@@ -45,10 +49,12 @@ def run_k(k, args):
     from spurious.search.datasets import safran_shamir_problem
 
     problem, base = safran_shamir_problem(k, k)
+    chunks = []
     t0 = time.perf_counter()
     res = search(problem, base, starts=args.starts, seed=args.seed, optimizer=args.optimizer, workers=args.workers,
                  chunk_size=args.chunk_size, max_iter=args.max_iter, gtol=PAPER_GTOL, lr=PAPER_STEP,
-                 converged_tol=PAPER_GTOL, max_verify=args.max_verify, budget=args.budget)
+                 converged_tol=PAPER_GTOL, max_verify=args.max_verify, budget=args.budget, handoff=args.handoff,
+                 callback=lambda e: chunks.append(e["result"]))
     total = time.perf_counter() - t0
     bad = [m for m in res.minima if m.loss / 2 >= BAD_F]
     fams = {}
@@ -63,7 +69,9 @@ def run_k(k, args):
             "numerical_hits": sum(m.hits for m in bad if not m.certified_spurious),
             "families": list(fams.values()), "seconds_search": round(res.search_seconds, 1),
             "seconds_verify": round(total - res.search_seconds, 1), "seconds": round(total, 1),
-            "workers": args.workers}
+            "workers": args.workers, "handoff": args.handoff,
+            "mean_iterations": round(sum(c.iterations * c.n for c in chunks) / max(1, sum(c.n for c in chunks)), 1),
+            "distinct_minima": len(res.minima), "verified": sum(m.certificate is not None for m in res.minima)}
 
 
 def table(rows):
@@ -87,6 +95,9 @@ def main():
     ap.add_argument("--chunk-size", type=int, default=100)
     ap.add_argument("--max-iter", type=int, default=10**6)
     ap.add_argument("--max-verify", type=int, default=200)
+    ap.add_argument("--handoff", type=float, default=None,
+                    help="the optimiser stops at this gradient norm and Newton (closed-form Hessian) finishes to the "
+                         "paper's tolerance; the basin is the optimiser's (default: the optimiser runs to it)")
     ap.add_argument("--budget", type=float, default=None, help="seconds per k")
     ap.add_argument("--out", default=None, help="JSON lines file: rows are appended; k already there are skipped")
     args = ap.parse_args()

@@ -166,3 +166,17 @@ def test_global_minimum_is_never_reported_spurious():
     cand = safran_shamir(k=6)
     cert = verify(Candidate(cand.problem, cand.witness), path="interval")
     assert cert.glob != NOT_GLOBAL and not cert.spurious
+
+
+def test_interval_path_float_hessian_is_the_closed_form_and_agrees_with_autodiff():
+    """The interval path's Newton polish uses the closed-form float Hessian (arithmetic/population) in the
+    Safran-Shamir setting; it equals the autodiff Hessian of the float model at a point off the minimum."""
+    import numpy as np
+
+    from spurious.verifiers.interval import _Setup
+
+    S = _Setup(safran_shamir(k=6))
+    assert S._population_first_layer_only()
+    x = S.x0 + 1e-3 * np.random.default_rng(0).standard_normal(S.P)
+    H, Hg = S.hess_float(x), S.model.hessians(x)[0].numpy()
+    assert np.abs(H - Hg).max() < 1e-12 * np.abs(Hg).max()

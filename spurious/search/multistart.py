@@ -59,6 +59,7 @@ class SearchSpec:
     gtol: float = 1e-6
     lr: float = 0.1
     polish_steps: int = 8
+    handoff: float | None = None   # optimisers stop at this gradient norm (if above gtol); Newton polishes on
     converged_tol: float = 1e-9
     cluster_tol: float = 1e-5
     init_scale: float = 1.0
@@ -76,7 +77,8 @@ class SearchSpec:
             raise InputError(f"--max-iter: expected a non-negative integer, got {self.max_iter!r}")
         if not isinstance(self.chunk_size, int) or self.chunk_size < 1:
             raise InputError(f"--chunk-size: expected a positive integer, got {self.chunk_size!r}")
-        for name in ("lr", "gtol", "converged_tol", "cluster_tol", "init_scale"):
+        names = ("lr", "gtol", "converged_tol", "cluster_tol", "init_scale")
+        for name in names + (("handoff",) if self.handoff is not None else ()):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise InputError(f"{name}: expected a positive number, got {v!r}")
@@ -259,7 +261,8 @@ def _run_chunk(spec, index, t0):
                            best_loss=math.inf, best_start=-1, best_point=np.zeros(m.P), iterations=0.0,
                            seconds=time.perf_counter() - t0)
     x = torch.as_tensor(initial_points(m, spec.seed, lo, hi))
-    x, iters = run_optimizer(m.fns, x, spec.optimizer, spec.max_iter, spec.gtol, spec.lr, stop=_stopper(spec))
+    gtol = spec.gtol if spec.handoff is None else max(spec.gtol, spec.handoff)
+    x, iters = run_optimizer(m.fns, x, spec.optimizer, spec.max_iter, gtol, spec.lr, stop=_stopper(spec))
     finished = (iters != UNFINISHED).numpy()
     starts = np.arange(lo, hi)[finished]
     x, iters = x[torch.as_tensor(finished)], iters[torch.as_tensor(finished)]
@@ -383,15 +386,33 @@ def cluster_points(model, points, tol, clusters=None):
                 break
             if abs(c.loss - loss) > ltol:
                 continue
-            if same_flat_set(model, c, pattern, loss, ltol) or \
-                    _distance(c.normalised, align(model.network, c.normalised, norm, model.wd)) \
-                    <= tol * max(1.0, _scale(norm)):
+            if same_flat_set(model, c, pattern, loss, ltol) or _symmetric_copy(model, c.normalised, norm, tol):
                 c.hits += int(hits)
                 break
         else:
             clusters.append(Minimum(np.array(theta), float(loss), int(start), int(hits), float(gn), float(lam),
                                     normalised=norm, pattern=pattern))
     return clusters
+
+
+def _symmetric_copy(model, A, B, tol) -> bool:
+    """``B`` is ``A`` within ``tol`` (max-abs, relative to the largest weight) after a symmetry of the network, or,
+    when the problem also allows it (``fns.input_permutations``: the Safran-Shamir teacher V = I, whose loss is
+    invariant under permuting input coordinates, x -> Q x keeps N(0, I) and permutes the teacher's units), after
+    permuting the input coordinates (matched by their sorted columns, Hungarian method) and then the units."""
+    bound = tol * max(1.0, _scale(B))
+    if _distance(A, align(model.network, A, B, model.wd)) <= bound:
+        return True
+    if not getattr(model.fns, "input_permutations", False):
+        return False
+    from scipy.optimize import linear_sum_assignment
+
+    (Wa, ba), (Wb, bb) = A[0], B[0]
+    sa, sb = np.sort(Wa, axis=0), np.sort(Wb, axis=0)
+    cost = np.abs(sa[:, :, None] - sb[:, None, :]).max(axis=0)
+    rows, cols = linear_sum_assignment(cost)
+    permuted = [(Wb[:, cols[np.argsort(rows)]], bb)] + list(B[1:])
+    return _distance(A, align(model.network, A, permuted, model.wd)) <= bound
 
 
 def same_flat_set(model, cluster, pattern, loss, ltol, otol=1e-7) -> bool:

@@ -49,15 +49,27 @@ class TeacherReluLoss(BatchedLoss):
     loss E (f - g)^2 = sum_ij K(w_i, w_j) - 2 sum_ij K(w_i, v_j) + sum_ij K(v_i, v_j) with the arc-cosine kernel
     K(w, v) = |w||v| (sin t + (pi - t) cos t) / (2 pi), t = angle(w, v) (Cho and Saul 2009), whose gradient in w
     is (|v| sin t w/|w| + (pi - t) v) / (2 pi) (Brutzkus and Globerson 2017). A few batched matrix products per
-    step instead of autograd through the generic population kernel; the Hessian (Newton polish) stays generic."""
+    step instead of autograd through the generic population kernel. The Hessian is closed-form too (:meth:`hess`):
+    with c = w.y, s = |w||y| sin t, u = |w|^2 y - c w,
+    d2K/dw2 = ((s/|w|^2)(I - w w^T/|w|^2) + u u^T/(s |w|^4)) / (2 pi) and
+    d2K/dw dy^T = ((pi - t) I + (w y^T + y w^T - c (w w^T/|w|^2 + y y^T/|y|^2)) / s) / (2 pi)
+    (Safran and Shamir section 4; the same formulas as :func:`spurious.arithmetic.population.population_numpy`).
+    No continuous symmetry (output layer fixed): Hessians at minima are positive definite, so the polish may
+    solve by Cholesky instead of an eigendecomposition (``nondegenerate``)."""
+
+    nondegenerate = True
 
     def __init__(self, loss, teacher_rows, k, n):
         super().__init__(loss)
         self.V = torch.as_tensor(teacher_rows, dtype=torch.float64)
         self.k, self.n = k, n
         self.const = float(self._pair(self.V[None], self.V[None])[0].sum())
-        self.generic_value = self.value
+        # teacher V = I: the loss is invariant under permutations of the input coordinates (search clustering)
+        self.input_permutations = bool(self.V.shape[0] == self.V.shape[1]
+                                       and torch.equal(self.V, torch.eye(self.V.shape[0], dtype=self.V.dtype)))
+        self.generic_value, self.generic_hess = self.value, self.hess
         self.value = lambda x: self._grad_value(x.detach())[1]
+        self.hess = self._hess
 
     @staticmethod
     def _pair(A, B):
@@ -87,6 +99,37 @@ class TeacherReluLoss(BatchedLoss):
 
     def grad(self, x):
         return self._grad_value(x.detach())
+
+    def _hess(self, x):
+        """Batched Hessian (S, P, P) in the flat order of x (row-major W): diagonal blocks
+        I + 2 sum_{l != j} h1(w_j, w_l) - 2 sum_m h1(w_j, v_m), off-diagonal blocks 2 h2(w_j, w_l).
+        NaN where a formula divides by zero (a zero unit, a parallel pair), like the formulas."""
+        x = x.detach()
+        S, k, n = x.shape[0], self.k, self.n
+        W = x.reshape(S, k, n)
+        Y = torch.cat([W, self.V[None].expand(S, -1, -1)], 1)
+        m = Y.shape[1]
+        Cf = torch.cat([2 * (1 - torch.eye(k, dtype=x.dtype)), torch.full((k, m - k), -2.0, dtype=x.dtype)], 1)
+        c = W @ Y.transpose(1, 2)
+        nw2, ny2 = (W * W).sum(2), (Y * Y).sum(2)
+        s = torch.sqrt(torch.clamp(nw2[:, :, None] * ny2[:, None, :] - c * c, min=0.0))
+        t = torch.atan2(s, c)
+        eye = torch.eye(n, dtype=x.dtype)
+        two_pi = 2 * math.pi
+        U = nw2[:, :, None, None] * Y[:, None, :, :] - c[..., None] * W[:, :, None, :]          # S k m n
+        live = Cf != 0
+        wt = torch.where(live, Cf / torch.where(live, s * nw2[:, :, None] ** 2, 1.0), 0.0)
+        P1 = (U * wt[..., None]).transpose(2, 3) @ U                                               # S k n n
+        a1 = (Cf * s).sum(2) / nw2
+        proj = W[..., :, None] * W[..., None, :] / nw2[..., None, None]                           # S k n n
+        D = eye + (a1[..., None, None] * (eye - proj) + P1) / two_pi
+        WW = W[:, :, None, :, None] * W[:, None, :, None, :]                                      # S k k n n
+        cw, sw = c[:, :, :k, None, None], s[:, :, :k, None, None]
+        M = WW + WW.transpose(3, 4) - cw * (proj[:, :, None] + proj[:, None, :])
+        H = 2 * ((math.pi - t[:, :, :k, None, None]) * eye + M / sw) / two_pi
+        idx = torch.arange(k)
+        H[:, idx, idx] = D
+        return H.permute(0, 1, 3, 2, 4).reshape(S, k * n, k * n)
 
     @classmethod
     def for_problem(cls, problem, base, loss):
@@ -173,8 +216,13 @@ def _armijo(fns, x, f, g, d, t0, tries=30):
     return t, f_new, ok
 
 
+STALL_ITERS = 100  # L-BFGS: a start whose loss has not decreased (beyond rounding) for this many iterations stops
+
+
 def _lbfgs(fns, x, max_iter, gtol, memory=10, stop=None):
-    """Works on compact arrays of the still-active starts; finished starts are written back into ``x``."""
+    """Works on compact arrays of the still-active starts; finished starts are written back into ``x``.
+    A start also stops when it has made no progress in loss beyond rounding (4 eps |f|) for :data:`STALL_ITERS`
+    iterations (its line searches succeed on rounding noise); it is judged by its final gradient like any other."""
     B, P = x.shape
     iters = torch.zeros(B, dtype=torch.long)
     g, f = fns.grad(x)
@@ -185,6 +233,8 @@ def _lbfgs(fns, x, max_iter, gtol, memory=10, stop=None):
     rho = torch.zeros(n, memory, dtype=x.dtype)
     empty = torch.ones(n, dtype=torch.bool)
     ia = torch.zeros(n, dtype=torch.long)
+    best, since = fa.clone(), torch.zeros(n, dtype=torch.long)
+    eps = torch.finfo(x.dtype).eps
     for _ in range(max_iter):
         if ids.numel() == 0:
             break
@@ -214,11 +264,15 @@ def _lbfgs(fns, x, max_iter, gtol, memory=10, stop=None):
             S, Y, rho = S * ~stuck[:, None, None], Y * ~stuck[:, None, None], rho * ~stuck[:, None]
         xa, ga, fa = x_new, g_new, f_new
         ia = ia + 1
-        fin = (ga.norm(dim=1) <= gtol) | halted | ~torch.isfinite(fa)
+        progress = fa < best - 4 * eps * best.abs()
+        best = torch.minimum(best, fa)
+        since = torch.where(progress, 0, since + 1)
+        fin = (ga.norm(dim=1) <= gtol) | halted | ~torch.isfinite(fa) | (since >= STALL_ITERS)
         if fin.any():
             x[ids[fin]], iters[ids[fin]] = xa[fin], ia[fin]
             k = ~fin
-            ids, xa, ga, fa, S, Y, rho, empty, ia = (a[k] for a in (ids, xa, ga, fa, S, Y, rho, empty, ia))
+            ids, xa, ga, fa, S, Y, rho, empty, ia, best, since = (
+                a[k] for a in (ids, xa, ga, fa, S, Y, rho, empty, ia, best, since))
     x[ids], iters[ids] = xa, ia
     return x, iters
 
@@ -283,25 +337,58 @@ def _eigh(H):
     return torch.where(ok[:, None], lam, float("nan")), V
 
 
+def _pinv_step(H, g, rcond):
+    """-H^+ g with the eigenvalues below rcond * max dropped (leaves symmetry directions alone)."""
+    lam, V = _eigh(H)
+    cut = rcond * torch.clamp(lam.abs().amax(1, keepdim=True), min=1e-300)
+    inv = torch.where(lam.abs() > cut, 1.0 / torch.where(lam.abs() > cut, lam, 1.0), torch.zeros_like(lam))
+    return -(V @ (inv * (V.transpose(1, 2) @ g[..., None]).squeeze(-1))[..., None]).squeeze(-1)
+
+
+def _newton_step(fns, x, g, rcond):
+    """Pure Newton step. For losses without continuous symmetry (``fns.nondegenerate``) a Cholesky solve where the
+    Hessian is positive definite (the same step as the pseudo-inverse there, at a fraction of the cost of an
+    eigendecomposition); the pseudo-inverse elsewhere."""
+    H = fns.hess(x)
+    if not getattr(fns, "nondegenerate", False):
+        return _pinv_step(H, g, rcond)
+    ok = torch.isfinite(H).all(dim=(1, 2))
+    L, info = torch.linalg.cholesky_ex(torch.where(ok[:, None, None], H, torch.eye(H.shape[1], dtype=H.dtype)))
+    pd = ok & (info == 0)
+    d = torch.empty_like(g)
+    if pd.any():
+        d[pd] = -torch.cholesky_solve(g[pd][..., None], L[pd]).squeeze(-1)
+    if (~pd).any():
+        d[~pd] = _pinv_step(H[~pd], g[~pd], rcond)
+    return d
+
+
+def _min_eigenvalue(H):
+    ok = torch.isfinite(H).all(dim=(1, 2))
+    Hc = torch.where(ok[:, None, None], H, torch.eye(H.shape[1], dtype=H.dtype).expand_as(H))
+    try:
+        lam = torch.linalg.eigvalsh(Hc)[:, 0]
+    except RuntimeError:
+        return _eigh(H)[0][:, 0]
+    return torch.where(ok, lam, float("nan"))
+
+
 def polish(fns, x, steps=6, rcond=1e-10):
-    """Pure Newton steps with the Hessian's pseudo-inverse (eigenvalues below rcond * max dropped), each start kept
-    only while its gradient norm decreases. Returns (x, loss, gradient norm, smallest Hessian eigenvalue)."""
+    """Pure Newton steps (:func:`_newton_step`), each start kept only while its gradient norm decreases; started
+    near a nondegenerate critical point (gradient ~1e-6) this converges quadratically to rounding level. Updates
+    ``x`` in place.
+    Returns (x, loss, gradient norm, smallest Hessian eigenvalue)."""
     g, f = fns.grad(x)
     gn = g.norm(dim=1)
+    a = torch.arange(x.shape[0])
     for _ in range(steps):
-        lam, V = _eigh(fns.hess(x))
-        cut = rcond * torch.clamp(lam.abs().amax(1, keepdim=True), min=1e-300)
-        inv = torch.where(lam.abs() > cut, 1.0 / torch.where(lam.abs() > cut, lam, 1.0), torch.zeros_like(lam))
-        d = -(V @ (inv * (V.transpose(1, 2) @ g[..., None]).squeeze(-1))[..., None]).squeeze(-1)
-        x_new = x + d
+        if a.numel() == 0:
+            break
+        x_new = x[a] + _newton_step(fns, x[a], g[a], rcond)
         g_new, f_new = fns.grad(x_new)
         gn_new = g_new.norm(dim=1)
-        better = torch.isfinite(f_new) & (gn_new < gn)
-        if not better.any():
-            break
-        x = torch.where(better[:, None], x_new, x)
-        g = torch.where(better[:, None], g_new, g)
-        f = torch.where(better, f_new, f)
-        gn = torch.where(better, gn_new, gn)
-    lam_min = _eigh(fns.hess(x))[0][:, 0]
-    return x, f, gn, lam_min
+        better = torch.isfinite(f_new) & (gn_new < gn[a])
+        b = a[better]
+        x[b], g[b], f[b], gn[b] = x_new[better], g_new[better], f_new[better], gn_new[better]
+        a = b
+    return x, f, gn, _min_eigenvalue(fns.hess(x))

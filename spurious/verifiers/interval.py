@@ -38,7 +38,7 @@ from ..activations import SMOOTH
 from ..arithmetic import FloatModel, evaluate_ball
 from ..arithmetic.balls import ball_bounds, upper_fmpq
 from ..arithmetic.fast_enclosure import Enclosure, enclosure_from_arb_mat, float_hessian, hessian_enclosure, split_arb
-from ..arithmetic.population import check_closed_form
+from ..arithmetic.population import check_closed_form, population_numpy
 from ..errors import UnsupportedError
 from ..rationals import decimal_str, fmpq_to_float, to_fmpq
 from ..roundoff import U, float_down, float_up, frob_up, gamma, norm2_upper, rump_pd, sqrt_upper, up, vnorm_up
@@ -158,9 +158,18 @@ class _Setup:
             return self.model.gradients(x)[0].numpy()
 
     def hess_float(self, x):
+        """Float Hessian for the Newton polish only (the proof uses :meth:`enclosure`)."""
         if self.fast:
             return float_hessian(self.problem, self.base, x)
+        if self._population_first_layer_only():  # closed form (Safran-Shamir setting): no autodiff Hessian
+            (W, _), (A, _) = self.point(x).arrays_float()
+            (V, _), (C, _) = self.problem.data.teacher_point.arrays_float()
+            return population_numpy(W, A, V, C)[2]
         return self.model.hessians(x)[0].numpy()
+
+    def _population_first_layer_only(self):
+        return (not self.problem.finite and tuple(self.net.trainable) == (True, False)
+                and self.problem.loss.weight_decay == 0)
 
     def enclosure(self, x, rho) -> Enclosure:
         """Hessian enclosure over the box x +- rho on the free coordinates, restricted to them."""
