@@ -32,6 +32,7 @@ GRID = {
                       for a in ("tanh", "sigmoid")]
     + [{"activation": a, "widths": (2, 2, 1)} for a in ("softplus", "erf", "gelu", "swish")],
     "quadratic-narrow": [{"d": 2, "k": 1}, {"d": 3, "k": 2}, {"d": 2, "k": 1, "train_output": True}],
+    "planted": [{"widths": (1, 2, 2, 1)}],
 }
 POINTS = [(name, params) for name, grid in GRID.items() for params in grid]
 
