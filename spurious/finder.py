@@ -189,7 +189,7 @@ def find(widths, activation="relu", *, strict=True, data=None, seed=0, budget=12
     def run_family(fam, extra):
         params = dict(extra, widths=widths, activation=act)
         label = (f"family {fam.name} " + " ".join(f"{k}={v}" for k, v in extra.items())).strip()
-        return attempt(label, lambda p=params, f=fam: _construct(f.name, p))
+        return attempt(label, lambda p=params, f=fam: _plain(_construct(f.name, p)))
 
     excluded = set()
     for fam, walk in walks:
@@ -247,12 +247,15 @@ def _covers(fam, widths, act):
 
 
 def _walk(fam, widths, act, seed):
-    """The family's own parameters to try, in order: seeds (FAMILY_SEEDS), ``which`` (FAMILY_WHICH), then twice the
-    default number of samples ``n`` for each seed."""
+    """The family's own parameters to try, in order: each explicit ``parent`` (split-neuron), seeds (FAMILY_SEEDS),
+    ``which`` (FAMILY_WHICH), then twice the default number of samples ``n`` for each seed."""
     from .constructions import resolve
 
     names = {p.name for p in fam.params}
     walk = [{}]
+    parent = next((p for p in fam.params if p.name == "parent" and p.kind == "choice"), None)
+    if parent is not None:  # split-neuron: each parent family in turn
+        walk = [{"parent": c} for c in parent.choices if c != parent.default]
     if "seed" in names:
         walk = [{"seed": seed + s} for s in range(FAMILY_SEEDS)]
     if "which" in names:
@@ -261,6 +264,15 @@ def _walk(fam, widths, act, seed):
     if isinstance(n, int):
         walk += [dict(w, n=2 * n) for w in walk if "which" not in w or w["which"] == 0]
     return walk
+
+
+def _plain(cand):
+    """The candidate, if its network is the plain one ``find`` asks for (biases, every layer trained)."""
+    first = cand[0] if isinstance(cand, list) else cand
+    net = first.network
+    if not all(net.bias) or not all(net.trainable):
+        raise InputError("its network is restricted (no biases or a fixed layer), not the plain architecture")
+    return cand
 
 
 def _linear_global(widths, act, data, seed):

@@ -27,9 +27,15 @@ __all__ = ["Family", "Param", "Shape", "ACTIVATION_CLASSES", "register", "famili
 class Param:
     """One declared parameter: name, default, human-readable range, description, and the range as data.
 
-    ``kind``: ``int``, ``rational``, ``widths``, ``activation``, ``choice``, ``path`` or ``""`` (undeclared);
-    ``min``/``max`` bound an ``int``/``rational`` (inclusive), ``choices`` lists a ``choice``'s values.
-    ``construct`` enforces the declared bounds; ``spurious constructions --json`` lists them (``find`` reads them).
+    ``kind``: ``int``, ``rational``, ``widths``, ``activation``, ``choice``, ``path``, ``bool``, ``ints``,
+    ``rationals`` (lists, checked by the family) or ``""`` (undeclared).
+    ``min``/``max`` bound an ``int``/``rational`` (inclusive): a constant, or ``symbol [+|- integer]`` where the
+    symbol is d_i, L, m (= d_1) of the requested widths or another int parameter (``"d_0 + 2"``, ``"k + 1"``).
+    ``choices``: a ``choice``'s values; for an ``activation``, activation names or ACTIVATION_CLASSES keys; for an
+    ``int``, extra literal values accepted as they are (``which="all"``). ``shape``: the widths' Shape.
+    ``from_widths``: the parameter is d_i of the widths (safran-shamir's k = d_0, n = d_1).
+    ``construct`` enforces all of it; ``spurious constructions --json`` lists it; ``Family.covers`` and ``find`` read
+    it. ``range`` is the human text, shown beside the data in errors and listings.
     """
 
     name: str

@@ -23,7 +23,7 @@ import json
 
 
 from ..candidate import Candidate
-from ..errors import InputError
+from ..errors import InputError, SpuriousError
 from ..network import Network, Point
 from ..problem import Problem
 from . import Param, Shape
@@ -57,7 +57,7 @@ def parent_hash(candidate) -> str:
     return hashlib.sha256(json.dumps(candidate.to_json(), sort_keys=True).encode()).hexdigest()
 
 
-PARENTS = ("narrow-strict", "single-neuron")
+PARENTS = ("single-neuron", "narrow-strict")
 
 
 def _parent(parent, widths=None, activation=None):
@@ -77,10 +77,16 @@ def _parent(parent, widths=None, activation=None):
     d, m = widths[0], widths[1]
     target = (d, m - 1, 1)
     names = PARENTS if parent == "auto" else (parent,)
+    reasons = []
     for name in names:
         if get_family(name).covers(target, activation):
-            return construct(name, widths=target, activation=activation)
-    reason = "; ".join(get_family(n).range_violation(target, activation) for n in names)
+            try:
+                return construct(name, widths=target, activation=activation)
+            except SpuriousError as exc:  # e.g. narrow-strict's float search found no minimum: try the next
+                reasons.append(str(exc))
+        else:
+            reasons.append(get_family(name).range_violation(target, activation))
+    reason = "; ".join(reasons)
     raise InputError(f"split-neuron: no parent for widths {list(widths)} (the parent has widths {list(target)}): "
                      f"{reason}")
 
