@@ -142,3 +142,13 @@ def test_find_takes_a_covering_family_route():
     assert res.found and res.route.startswith("family constant-output")
     assert res.candidate.network.widths == (2, 3, 1)
     assert any("yun-smooth: widths: only 2,2,1" in t for t in res.tried)
+
+
+def test_family_table_has_a_row_per_family_from_the_declared_data():
+    from spurious.constructions import family_table
+
+    rows = family_table().splitlines()[2:]
+    assert [r.split(" | ")[0].lstrip("| ") for r in rows] == [f.name for f in families()]
+    safran = next(r for r in rows if r.startswith("| safran-shamir"))
+    assert "k <= n <= k + 1" in safran and "(= d_1 of widths)" in safran
+    assert all(r.count(" | ") == 3 for r in rows)  # pipes inside cells are escaped

@@ -402,10 +402,10 @@ def describe_range(p) -> str:
     elif p.kind == "activation" and p.choices:
         text = describe_activations(p.choices)
     elif p.kind in ("int", "rational"):
-        text = " and ".join(t for t in (p.min is not None and f"{p.name} >= {p.min}",
-                                        p.max is not None and f"{p.name} <= {p.max}") if t) or "any"
+        text = ((f"{p.min} <= " if p.min is not None else "") + p.name +
+                (f" <= {p.max}" if p.max is not None else "")) if p.min is not None or p.max is not None else "any"
     elif p.kind == "choice":
-        text = " | ".join(map(str, p.choices))
+        text = " or ".join(map(str, p.choices))
     else:
         text = ""
     if p.from_widths is not None:
@@ -420,8 +420,13 @@ def family_table() -> str:
         by_name = {p.name: p for p in fam.params}
         widths = by_name.get("widths")
         act = by_name.get("activation")
-        others = "; ".join(f"`{p.name}` {describe_range(p) or p.range}" for p in fam.params
-                           if p.name not in ("widths", "activation"))
-        rows.append(f"| {fam.name} | {(describe_range(widths) or widths.range) if widths else '-'} | "
-                    f"{(describe_range(act) or act.range) if act else '-'} | {others} |")
+        others = "; ".join(f"`{p.name}`: {_cell(p)}" for p in fam.params if p.name not in ("widths", "activation"))
+        rows.append(f"| {fam.name} | {_cell(widths) if widths else '-'} | {_cell(act) if act else '-'} | {others} |")
     return "\n".join(rows)
+
+
+def _cell(p):
+    """The declared range, then the human text when it says something else."""
+    data = describe_range(p)
+    text = (p.range or "-") if not data else data if not p.range or p.range == data else f"{data} ({p.range})"
+    return text.replace("|", "\\|")  # Markdown cell
