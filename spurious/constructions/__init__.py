@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError
 
-__all__ = ["Family", "Param", "Shape", "ACTIVATION_CLASSES", "register", "families", "get_family", "construct", "resolve",
-           "family_table"]
+__all__ = ["Family", "Param", "Shape", "ACTIVATION_CLASSES", "register", "families", "get_family", "construct",
+           "resolve", "range_text", "family_table"]
 
 
 @dataclass(frozen=True)
@@ -425,8 +425,11 @@ def family_table() -> str:
     return "\n".join(rows)
 
 
-def _cell(p):
+def range_text(p) -> str:
     """The declared range, then the human text when it says something else."""
     data = describe_range(p)
-    text = (p.range or "-") if not data else data if not p.range or p.range == data else f"{data} ({p.range})"
-    return text.replace("|", "\\|")  # Markdown cell
+    return (p.range or "-") if not data else data if not p.range or p.range in data else f"{data} ({p.range})"
+
+
+def _cell(p):
+    return range_text(p).replace("|", "\\|")  # Markdown cell
