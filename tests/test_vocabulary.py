@@ -130,6 +130,8 @@ def test_cli_construct_out_of_range_is_one_line_exit_2():
     res = CliRunner().invoke(cli, ["construct", "safran-shamir", "--widths", "7,9,1"])
     assert res.exit_code == 2 and res.output.startswith("error: safran-shamir: n: must satisfy k <= n <= k + 1")
     assert res.output.count("\n") == 1
+    res = CliRunner().invoke(cli, ["construct", "safran-shamir", "--param", "k=7", "--param", "n=9"])
+    assert res.exit_code == 2 and "k <= n <= k + 1 (k = 7, k + 1 = 8 here)" in res.output  # strings from the CLI
 
 
 def test_find_takes_a_covering_family_route():

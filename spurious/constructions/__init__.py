@@ -353,8 +353,11 @@ def resolve(fam, params):
             params[p.name] = value
     symbols = architecture_symbols(widths)
     for p in fam.params:  # int parameters given (or filled from widths) are symbols for the other bounds
-        if p.kind == "int" and isinstance(params.get(p.name, p.default), int):
-            symbols.setdefault(p.name, params.get(p.name, p.default))
+        value = params.get(p.name, p.default)
+        if isinstance(value, str) and value.strip().isdigit():  # from the command line
+            value = int(value)
+        if p.kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+            symbols.setdefault(p.name, value)
     for p in fam.params:
         if p.name not in params and p.kind == "int" and isinstance(p.default, int):
             lo = p.bound("min", symbols)
