@@ -7,8 +7,9 @@ Routes, strongest first, until the goal holds (``strict=True``: a certificate ``
    "Deep learning without poor local minima", NeurIPS 2016 (every local minimum is global; Lu and Kawaguchi 2017
    for any widths). ``find`` says so and certifies a global minimum instead (the affine least-squares fit,
    realised exactly; the closed form of :mod:`spurious.verifiers.relaxations.deep_linear` proves it global).
-2. Families. Every registered family whose own range check (enforced by ``construct``) accepts the widths and
-   activation, walking its parameters (``seed``, ``which``).
+2. Families. Every registered family whose declared ranges cover the widths and activation
+   (:meth:`~spurious.constructions.Family.covers`; families whose network is restricted, e.g. without biases, are
+   skipped), walking its own parameters (``seed``, ``which``, the number of samples ``n``).
 3. Planting (:mod:`spurious.constructions.planted`): any depth, width and non-linear activation.
 4. Search (:func:`spurious.search.search`): multi-start on the planted data (or on ``data``: with
    fixed data only the weights are sought, so this is the only route).
@@ -179,22 +180,16 @@ def find(widths, activation="relu", *, strict=True, data=None, seed=0, budget=12
     # planting, then the rest of each family's walk
     walks = []
     for fam in _families_for():
-        names = {p.name for p in fam.params}
-        walk = [{}]
-        if "seed" in names:
-            walk = [{"seed": seed + s} for s in range(FAMILY_SEEDS)]
-        if "which" in names:
-            walk = [dict(w, which=k) for k in range(FAMILY_WHICH) for w in walk]
-        covered = _covers(fam, {"widths": widths, "activation": act})
+        covered = _covers(fam, widths, act)
         if covered is not True:
             res.tried.append(f"family {fam.name}: does not cover this architecture ({covered})")
             continue
-        walks.append((fam, walk))
+        walks.append((fam, _walk(fam, widths, act, seed)))
 
     def run_family(fam, extra):
         params = dict(extra, widths=widths, activation=act)
         label = (f"family {fam.name} " + " ".join(f"{k}={v}" for k, v in extra.items())).strip()
-        return attempt(label, lambda p=params, f=fam: _construct(f.name, p))
+        return attempt(label, lambda p=params, f=fam: _plain(_construct(f.name, p)))
 
     excluded = set()
     for fam, walk in walks:
@@ -241,16 +236,43 @@ def _construct(name, params):
     return construct(name, **params)
 
 
-def _covers(fam, params):
-    """True when the family declares (or its range check shows) that it builds this architecture; else a reason."""
+def _covers(fam, widths, act):
+    """True when the family's declared ranges cover the architecture with a plain network (biases, every layer
+    trained); else the reason (the violated range)."""
+    if fam.fixed_parameters:
+        return f"its network is restricted: {fam.fixed_parameters}"
+    if fam.covers(widths, act):
+        return True
+    return fam.range_violation(widths, act) or "outside its declared range"
+
+
+def _walk(fam, widths, act, seed):
+    """The family's own parameters to try, in order: each explicit ``parent`` (split-neuron), seeds (FAMILY_SEEDS),
+    ``which`` (FAMILY_WHICH), then twice the default number of samples ``n`` for each seed."""
+    from .constructions import resolve
+
     names = {p.name for p in fam.params}
-    if "widths" not in names or "activation" not in names:
-        return "its architecture is not set by widths and activation"
-    declared = getattr(fam, "covers", None)
-    if callable(declared):
-        ok = declared(params["widths"], params["activation"])
-        return True if ok else "outside its declared range"
-    return True  # the family's own range check (InputError in construct) decides
+    walk = [{}]
+    parent = next((p for p in fam.params if p.name == "parent" and p.kind == "choice"), None)
+    if parent is not None:  # split-neuron: each parent family in turn
+        walk = [{"parent": c} for c in parent.choices if c != parent.default]
+    if "seed" in names:
+        walk = [{"seed": seed + s} for s in range(FAMILY_SEEDS)]
+    if "which" in names:
+        walk = [dict(w, which=k) for k in range(FAMILY_WHICH) for w in walk]
+    n = resolve(fam, {"widths": widths, "activation": act}).get("n") if "n" in names else None
+    if isinstance(n, int):
+        walk += [dict(w, n=2 * n) for w in walk if "which" not in w or w["which"] == 0]
+    return walk
+
+
+def _plain(cand):
+    """The candidate, if its network is the plain one ``find`` asks for (biases, every layer trained)."""
+    first = cand[0] if isinstance(cand, list) else cand
+    net = first.network
+    if not all(net.bias) or not all(net.trainable):
+        raise InputError("its network is restricted (no biases or a fixed layer), not the plain architecture")
+    return cand
 
 
 def _linear_global(widths, act, data, seed):

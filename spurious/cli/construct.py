@@ -11,7 +11,7 @@ import json
 import click
 
 from ..activations import parse_activation_option
-from ..constructions import construct as run_construct, families, get_family
+from ..constructions import construct as run_construct, families, get_family, range_text
 from ..errors import InputError
 from ..rationals import format_number
 from . import OUTPUT_FILE, cli
@@ -55,7 +55,8 @@ def constructions_cmd(as_json, reproduce):
         table.add_row(f.name, f.reference, f.activations, f.architectures, f.strict)
     console.print(table)
     for f in fams:
-        console.print(f"{f.name} parameters: " + ", ".join(f"{p.name}={p.default!s} ({p.range})" for p in f.params),
+        console.print(f"{f.name} parameters: " + ", ".join(f"{p.name}={p.default!s} ({range_text(p)})"
+                                                            for p in f.params),
                       markup=False)
 
 

@@ -33,7 +33,7 @@ from ..linalg import affine_basis, is_positive_definite
 from ..network import Network, Point
 from ..problem import FiniteData, Loss, Problem
 from ..rationals import fmpq_to_float, to_fmpq
-from . import Param
+from . import Param, Shape
 from .common import activation_of, int_param, load_data, rational_param, seed_of
 
 __all__ = ["constant_output", "FAMILY", "REFERENCE", "DEFAULT_BIAS", "symmetric_design", "default_data",
@@ -219,17 +219,23 @@ def _units(act, m, biases, output_weights):
     return t, u
 
 
-def constant_output(*, activation="sigmoid", width=3, d=1, data=None, biases=None, output_weights=None, seed=0):
+def constant_output(*, activation="sigmoid", width=3, d=1, data=None, biases=None, output_weights=None, seed=0,
+                    widths=None):
     """A constant-output spurious local minimum (non-strict) of a d-width-1 network, with a lower witness.
 
     Parameters
     ----------
     activation : smooth (sigmoid, tanh, softplus, erf, gelu, swish) or polynomial of degree >= 2.
     width : m >= 1 hidden units.
+    widths : optional (d, m, 1), setting d and width.
     d : input dimension (d = 1 and no seed: x = (-1, 0, 1), y = (0, 1, 0); otherwise seeded generated data).
     data : optional path / FiniteData with r = mean(y) - y orthogonal to [1, X] and M PD on span(x_i - x_1).
     biases, output_weights : optional t_j, u_j (rationals) with u_j sigma''(t_j) > 0.
     """
+    from . import architecture
+
+    set_by_widths = architecture("constant-output", widths, None)  # widths d,m,1 set d and width
+    d, width = set_by_widths.get("d", d), set_by_widths.get("width", width)
     act = activation_of(activation, "sigmoid")
     if act.kind == "piecewise_linear" or (act.kind == "polynomial" and len(act.coefficients) < 3):
         raise InputError(f"constant-output: activation must be C^3 with sigma'' != 0 somewhere, got {act.name}")
@@ -269,12 +275,16 @@ FAMILY = dict(
     strict="no (non-strict: flat level set of the output constant; structured proof, argument D)",
     summary="first-layer weights 0, output = mean(y) on data with r ⟂ [1, X] and M = sum r x x^T PD; witness "
             "flips one unit",
-    params=(Param("activation", "sigmoid", "C^3, sigma''(t_j) != 0", "hidden activation"),
-            Param("width", 3, "1 <= width <= 200", "hidden units m"),
-            Param("d", 1, "1 <= d <= 50", "input dimension (generated data unless d = 1 and seed = 0)"),
-            Param("data", None, "r = mean(y) - y ⟂ [1, X], M PD on span(x_i - x_1)", "data file"),
-            Param("biases", None, "u_j sigma''(t_j) > 0", "hidden biases t_j"),
-            Param("output_weights", None, "u_j sigma''(t_j) > 0", "output weights u_j"),
-            Param("seed", 0, ">= 0", "data generation")),
+    params=(Param("widths", None, "d,m,1 (sets d and width)", "architecture", kind="widths",
+                  shape=Shape(input=(1, 50), hidden=(1, 200))),
+            Param("activation", "sigmoid", "C^3, sigma''(t_j) != 0", "hidden activation", kind="activation",
+                  choices=("curved",)),
+            Param("width", 3, "1 <= width <= 200", "hidden units m", kind="int", min=1, max=200, from_widths=1),
+            Param("d", 1, "1 <= d <= 50", "input dimension (generated data unless d = 1 and seed = 0)", kind="int",
+                  min=1, max=50, from_widths=0),
+            Param("data", None, "r = mean(y) - y ⟂ [1, X], M PD on span(x_i - x_1)", "data file", kind="path"),
+            Param("biases", None, "u_j sigma''(t_j) > 0", "hidden biases t_j", kind="rationals"),
+            Param("output_weights", None, "u_j sigma''(t_j) > 0", "output weights u_j", kind="rationals"),
+            Param("seed", 0, ">= 0", "data generation", kind="int", min=0)),
     function=constant_output,
 )

@@ -24,7 +24,7 @@ from ..arithmetic import evaluate_exact
 from ..candidate import Candidate
 from ..errors import InputError, InternalError
 from ..network import Point
-from . import Family, Param, register
+from . import Family, Param, Shape, register
 from .common import (activation_of, affine_fit, affine_unit, constant_fit, data_params, int_param, lift, linear_piece,
                       make_problem, ridge_witness, seed_of, sigma, widths_of, zero_slope_piece)
 
@@ -142,10 +142,12 @@ register(Family(
     architectures="any depth L >= 2, any hidden widths >= 1, scalar output",
     strict="no (non-strict: the dead layer's inputs are flat)",
     summary="one hidden layer dead on all data; constant output = mean(y)",
-    params=(Param("widths", (1, 2, 1), "L >= 2, output 1", "architecture"),
-            Param("activation", "relu", "has a zero-slope piece", "hidden activation"),
-            Param("layer", 1, "1 <= layer <= L - 1", "the dead hidden layer"),
-            Param("data", None, "path to a candidate/JSON file with X, Y", "data (else generated)"),
-            Param("n", 5, "n >= 2", "number of generated samples"),
-            Param("seed", 0, ">= 0", "seed of the data and of the weights")),
+    params=(Param("widths", (1, 2, 1), "L >= 2, output 1", "architecture", kind="widths",
+                  shape=Shape(layers=(1, None))),
+            Param("activation", "relu", "has a zero-slope piece", "hidden activation", kind="activation",
+                  choices=("zero_slope_piece",)),
+            Param("layer", 1, "1 <= layer <= L - 1", "the dead hidden layer", kind="int", min=1, max="L - 1"),
+            Param("data", None, "path to a candidate/JSON file with X, Y", "data (else generated)", kind="path"),
+            Param("n", 5, "n >= 2", "number of generated samples", kind="int", min=2),
+            Param("seed", 0, ">= 0", "seed of the data and of the weights", kind="int", min=0)),
     function=dead_units))

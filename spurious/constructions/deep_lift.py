@@ -24,7 +24,7 @@ from flint import fmpq
 from ..arithmetic import evaluate_exact
 from ..candidate import Candidate
 from ..errors import InputError, InternalError
-from . import Family, Param, register
+from . import Family, Param, Shape, register
 from .common import (activation_of, affine_fit, affine_unit, data_params, lift, make_problem, ridge_witness, seed_of,
                       widths_of)
 
@@ -85,9 +85,11 @@ register(Family(
     architectures="depth L >= 3 (two or more hidden layers), every hidden width >= 2, scalar output",
     strict="no (non-strict: unused units are flat)",
     summary="every unit on one linear piece; the network realises the affine least-squares fit",
-    params=(Param("widths", (1, 2, 2, 1), "L >= 3, hidden widths >= 2, output 1", "architecture"),
-            Param("activation", "relu", "piecewise linear", "hidden activation"),
-            Param("data", None, "path to a candidate/JSON file with X, Y", "data (else generated)"),
-            Param("n", 6, "n >= d_0 + 2", "number of generated samples"),
-            Param("seed", 0, ">= 0", "seed of the generated data")),
+    params=(Param("widths", (1, 2, 2, 1), "L >= 3, hidden widths >= 2, output 1", "architecture", kind="widths",
+                  shape=Shape(layers=(2, None), hidden=(2, None))),
+            Param("activation", "relu", "piecewise linear", "hidden activation", kind="activation",
+                  choices=("piecewise_linear",)),
+            Param("data", None, "path to a candidate/JSON file with X, Y", "data (else generated)", kind="path"),
+            Param("n", 6, "n >= d_0 + 2", "number of generated samples", kind="int", min="d_0 + 2"),
+            Param("seed", 0, ">= 0", "seed of the generated data", kind="int", min=0)),
     function=deep_lift))

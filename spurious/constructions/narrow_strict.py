@@ -25,7 +25,7 @@ from ..candidate import Candidate
 from ..errors import InputError, InternalError
 from ..network import Network, Point
 from ..problem import FiniteData, Loss, Problem
-from . import Param
+from . import Param, Shape
 from .common import activation_of, int_param, seed_of
 
 __all__ = ["narrow_strict", "FAMILY", "REFERENCE", "numpy_activation", "float_minima", "teacher_data"]
@@ -219,12 +219,13 @@ FAMILY = dict(
     strict="yes (strict; interval path)",
     summary="seeded search for strict non-global minima below the width threshold (Li-Ding-Sun's own example "
             "not read); witness: best point found",
-    params=(Param("activation", "tanh", "smooth", "hidden activation"),
+    params=(Param("activation", "tanh", "smooth", "hidden activation", kind="activation", choices=("smooth",)),
             Param("widths", (1, 2, 1), "d,m,1 with m (d + 2) + 1 <= 13 (1-4-1, 2-3-1, 3-2-1, 4-2-1), m < n",
-                  "architecture"),
-            Param("n", None, "2 <= n <= 40, n > m; default 8 for 1-2-1, else 3 x parameters", "samples"),
-            Param("seed", 1, ">= 0", "data and starts"),
-            Param("starts", 30, "2 <= starts <= 400", "BFGS starts"),
-            Param("rank", 1, ">= 1", "which minimum above the best one")),
+                  "architecture", kind="widths", shape=Shape(max_params=13)),
+            Param("n", None, "2 <= n <= 40, n > m; default 8 for 1-2-1, else 3 x parameters", "samples", kind="int",
+                  min="m + 1", max=40),
+            Param("seed", 1, ">= 0", "data and starts", kind="int", min=0),
+            Param("starts", 30, "2 <= starts <= 400", "BFGS starts", kind="int", min=2, max=400),
+            Param("rank", 1, ">= 1", "which minimum above the best one", kind="int", min=1)),
     function=narrow_strict,
 )

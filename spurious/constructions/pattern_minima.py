@@ -33,7 +33,7 @@ from ..candidate import Candidate
 from ..errors import InputError
 from ..linalg import least_squares, rank
 from ..network import Point
-from . import Family, Param, register
+from . import Family, Param, Shape, register
 from .common import activation_of, data_params, generate_data, int_param, make_problem, seed_of, widths_of
 from .yun_lift import two_slopes
 
@@ -207,11 +207,13 @@ register(Family(
     architectures="one hidden layer d_0-d_1-1, any d_0 >= 1, d_1 >= 1",
     strict="strict modulo rescaling when the pattern's product-space problem is strictly convex, else non-strict",
     summary="one local minimum per interior activation pattern (exact in 1-D, sampled hyperplanes otherwise)",
-    params=(Param("widths", (1, 2, 1), "(d_0, d_1, 1)", "architecture"),
-            Param("activation", "relu", "two-slope through 0", "hidden activation"),
-            Param("data", None, "path to a candidate/JSON file with X, Y", "data (else generated)"),
-            Param("n", 6, "n >= d_0 + 2", "number of generated samples"),
-            Param("seed", 0, ">= 0", "seed of the data and of the hyperplane sampling"),
-            Param("samples", 200, "1..100000", "random hyperplanes (d_0 >= 2)"),
-            Param("which", 0, "0 <= which < number found, or 'all' (Python)", "which minimum to return")),
+    params=(Param("widths", (1, 2, 1), "(d_0, d_1, 1)", "architecture", kind="widths", shape=Shape()),
+            Param("activation", "relu", "two-slope through 0", "hidden activation", kind="activation",
+                  choices=("two_slope",)),
+            Param("data", None, "path to a candidate/JSON file with X, Y", "data (else generated)", kind="path"),
+            Param("n", 6, "n >= d_0 + 2", "number of generated samples", kind="int", min="d_0 + 2"),
+            Param("seed", 0, ">= 0", "seed of the data and of the hyperplane sampling", kind="int", min=0),
+            Param("samples", 200, "1..100000", "random hyperplanes (d_0 >= 2)", kind="int", min=1, max=100000),
+            Param("which", 0, "0 <= which < number found, or 'all' (Python)", "which minimum to return", kind="int",
+                  min=0, choices=("all",))),
     function=pattern_minima))

@@ -31,7 +31,7 @@ from ..candidate import Candidate
 from ..errors import InputError, InternalError
 from ..network import Network, Point
 from ..problem import FiniteData, Loss, Problem
-from . import Param
+from . import Param, Shape
 from .common import int_param, seed_of
 
 __all__ = ["quadratic_narrow", "FAMILY", "REFERENCE", "planted_data"]
@@ -98,7 +98,7 @@ def _witness(problem, loss, seed, k, d):
     return cand
 
 
-def quadratic_narrow(*, d=2, k=1, train_output=False, seed=0):
+def quadratic_narrow(*, d=2, k=1, train_output=False, seed=0, widths=None, activation="quadratic"):
     """A strict (modulo symmetry for k >= 2) spurious local minimum of x -> sum_j (w_j . x)^2, 1 <= k < d.
 
     Parameters
@@ -109,6 +109,10 @@ def quadratic_narrow(*, d=2, k=1, train_output=False, seed=0):
     seed : 0 for the standard basis; otherwise a seeded rational change of basis of the inputs (and the witness
         search's starts).
     """
+    from . import architecture
+
+    set_by_widths = architecture("quadratic-narrow", widths, activation)  # widths d,k,1; quadratic only
+    d, k = set_by_widths.get("d", d), set_by_widths.get("k", k)
     d = int_param(d, "d", 2, 8)
     k = int_param(k, "k", 1, d - 1)
     if isinstance(train_output, str):
@@ -150,9 +154,16 @@ FAMILY = dict(
     strict="yes (k = 1: strict, or strict modulo the degree-2 rescaling with a trainable output; k >= 2: strict "
            "modulo the O(k) orbit, structured exact proof)",
     summary="planted exact critical point below the k >= 2d / mixed-sign threshold of SJL Thm 2.1; exact path",
-    params=(Param("d", 2, "2 <= d <= 8", "input dimension"),
-            Param("k", 1, "1 <= k < d", "hidden units"),
-            Param("train_output", False, "bool (k = 1)", "train the output weight (adds the rescaling symmetry)"),
-            Param("seed", 0, ">= 0", "rational change of basis of the inputs (0: standard basis)")),
+    params=(Param("widths", None, "d,k,1 (sets d and k)", "architecture", kind="widths",
+                  shape=Shape(input=(2, 8), hidden=(1, 7))),
+            Param("activation", "quadratic", "quadratic", "hidden activation (fixed)", kind="activation",
+                  choices=("quadratic",)),
+            Param("d", 2, "2 <= d <= 8", "input dimension", kind="int", min=2, max=8, from_widths=0),
+            Param("k", 1, "1 <= k < d", "hidden units", kind="int", min=1, max="d - 1", from_widths=1),
+            Param("train_output", False, "bool (k = 1)", "train the output weight (adds the rescaling symmetry)",
+                  kind="bool"),
+            Param("seed", 0, ">= 0", "rational change of basis of the inputs (0: standard basis)", kind="int",
+                  min=0)),
+    fixed_parameters="no biases; output weights fixed unless train_output",
     function=quadratic_narrow,
 )

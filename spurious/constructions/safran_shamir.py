@@ -39,7 +39,7 @@ from ..candidate import Candidate
 from ..errors import InputError, InternalError
 from ..network import Network, Point
 from ..problem import GaussianData, Loss, Problem
-from . import Param
+from . import Param, Shape
 from .common import int_param, seed_of
 
 __all__ = ["safran_shamir", "FAMILY", "REFERENCE", "reduced_values", "safran_problem", "reproduce", "PUBLISHED_K7"]
@@ -156,11 +156,17 @@ def _check_range(k, n, which):
     return k, n, which
 
 
-def safran_shamir(*, k, n=None, which=0, seed=0) -> Candidate:
+def safran_shamir(*, k=None, n=None, which=0, seed=0, widths=None, activation="relu") -> Candidate:
     """The symmetric Safran-Shamir spurious minimum for k teacher and n student neurons (n = k or k + 1).
 
     ``seed`` is accepted (and checked) for the common construction interface; the construction is deterministic.
     """
+    from . import architecture
+
+    set_by_widths = architecture("safran-shamir", widths, activation)  # widths k,n,1; relu only
+    k, n = set_by_widths.get("k", k), set_by_widths.get("n", n)
+    if k is None:
+        raise InputError("safran-shamir: give k (or widths k,n,1)")
     k, n, which = _check_range(k, n, which)
     seed_of(seed)
     from ..arithmetic import evaluate_ball
@@ -225,10 +231,16 @@ FAMILY = dict(
     strict="yes (no continuous symmetry: the output layer is fixed)",
     summary="the symmetric spurious minima of Safran-Shamir (one failed neuron for n = k; seven distinct entries "
             "for n = k + 1), Newton on the reduced symmetric variables; witness: the teacher (loss 0)",
-    params=(Param("k", 7, f"{K_MIN} <= k <= {K_MAX}", "teacher neurons = input dimension"),
-            Param("n", None, "n = k or n = k + 1 (k >= 7)", "student neurons (default k)"),
-            Param("which", 0, "0", "the symmetric family"),
-            Param("seed", 0, ">= 0", "unused (deterministic construction)")),
+    params=(Param("widths", None, "k,n,1 (sets k and n)", "architecture", kind="widths",
+                  shape=Shape(input=(K_MIN, K_MAX), hidden=(K_MIN, K_MAX + 1))),
+            Param("activation", "relu", "relu", "hidden activation (fixed)", kind="activation", choices=("relu",)),
+            Param("k", 7, f"{K_MIN} <= k <= {K_MAX}", "teacher neurons = input dimension", kind="int", min=K_MIN,
+                  max=K_MAX, from_widths=0),
+            Param("n", None, "n = k or n = k + 1 (k >= 7)", "student neurons (default k)", kind="int", min="k",
+                  max="k + 1", from_widths=1),
+            Param("which", 0, "0", "the symmetric family", kind="int", min=0, max=0),
+            Param("seed", 0, ">= 0", "unused (deterministic construction)", kind="int", min=0)),
+    fixed_parameters="no biases; output weights fixed to 1",
     function=safran_shamir,
     reproduce=reproduce,
 )

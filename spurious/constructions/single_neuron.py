@@ -28,7 +28,7 @@ from ..candidate import Candidate
 from ..errors import InputError, InternalError
 from ..network import Network, Point
 from ..problem import FiniteData, Loss, Problem
-from . import Param
+from . import Param, Shape
 from .common import int_param
 
 __all__ = ["single_neuron", "all_minima", "FAMILY", "REFERENCE", "well_minimizers", "LABEL", "RATIO"]
@@ -128,8 +128,11 @@ def _best_well(wells, k):
     return int(np.argmin(vals))
 
 
-def single_neuron(*, d=2, n=None, index=None):
+def single_neuron(*, d=2, n=None, index=None, widths=None, activation="sigmoid"):
     """One of the floor(n/d)^d strict local minima (``index``: the well per axis, default all 0)."""
+    from . import architecture
+
+    d = architecture("single-neuron", widths, activation).get("d", d)  # widths d,1,1; sigmoid only
     d, n = _check(d, n)
     k = n // d
     if index is None:
@@ -161,8 +164,14 @@ FAMILY = dict(
     strict="yes (strict: no continuous symmetry; interval path)",
     summary="separable data on the axes at scales 10^-t with label 7/10: floor(n/d)^d strict minima, all but one "
             "provably non-global",
-    params=(Param("d", 2, "1 <= d <= 6", "input dimension"),
-            Param("n", None, "d <= n <= 60, floor(n/d) <= 5", "examples (default 2d)"),
-            Param("index", None, "d integers in [0, floor(n/d))", "which well on each axis (default the last)")),
+    params=(Param("widths", None, "d,1,1 (sets d)", "architecture", kind="widths",
+                  shape=Shape(input=(1, 6), hidden=(1, 1))),
+            Param("activation", "sigmoid", "sigmoid", "hidden activation (fixed)", kind="activation",
+                  choices=("sigmoid",)),
+            Param("d", 2, "1 <= d <= 6", "input dimension", kind="int", min=1, max=6, from_widths=0),
+            Param("n", None, "d <= n <= 60, floor(n/d) <= 5", "examples (default 2d)", kind="int", min="d", max=60),
+            Param("index", None, "d integers in [0, floor(n/d))", "which well on each axis (default the last)",
+                  kind="ints")),
+    fixed_parameters="no biases; output weight fixed to 1",
     function=single_neuron,
 )

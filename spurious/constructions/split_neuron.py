@@ -23,10 +23,10 @@ import json
 
 
 from ..candidate import Candidate
-from ..errors import InputError
+from ..errors import InputError, SpuriousError
 from ..network import Network, Point
 from ..problem import Problem
-from . import Param
+from . import Param, Shape
 from .common import int_param, rational_param
 
 __all__ = ["split_neuron", "split_point", "FAMILY", "REFERENCE", "parent_hash"]
@@ -57,21 +57,56 @@ def parent_hash(candidate) -> str:
     return hashlib.sha256(json.dumps(candidate.to_json(), sort_keys=True).encode()).hexdigest()
 
 
-def _parent(parent):
+PARENTS = ("single-neuron", "narrow-strict")
+
+
+def _parent(parent, widths=None, activation=None):
+    """The parent candidate: a Candidate as given, or the named family built for ``widths`` minus one hidden unit
+    (``auto``: the first of PARENTS whose declared range covers it; without widths the single-neuron 1-1-1 minimum)."""
+    from . import construct, get_family
+
     if isinstance(parent, Candidate):
         return parent
-    if parent == "single-neuron":
-        from .single_neuron import single_neuron
-        return single_neuron(d=1, n=2, index=[1])
-    if parent == "narrow-strict":
-        from .narrow_strict import narrow_strict
-        return narrow_strict(activation="tanh", seed=1)
-    raise InputError(f"split-neuron: parent must be 'single-neuron', 'narrow-strict' or a Candidate, got {parent!r}")
+    if parent not in ("auto",) + PARENTS:
+        raise InputError(f"split-neuron: parent must be 'auto', 'single-neuron', 'narrow-strict' or a Candidate, "
+                         f"got {parent!r}")
+    if widths is None:
+        if parent in ("auto", "single-neuron"):
+            return construct("single-neuron", d=1, n=2, index=[1])
+        return construct("narrow-strict", activation=activation or "tanh", seed=1)
+    d, m = widths[0], widths[1]
+    target = (d, m - 1, 1)
+    names = PARENTS if parent == "auto" else (parent,)
+    reasons = []
+    for name in names:
+        if get_family(name).covers(target, activation):
+            try:
+                return construct(name, widths=target, activation=activation)
+            except SpuriousError as exc:  # e.g. narrow-strict's float search found no minimum: try the next
+                reasons.append(str(exc))
+        else:
+            reasons.append(get_family(name).range_violation(target, activation))
+    reason = "; ".join(reasons)
+    raise InputError(f"split-neuron: no parent for widths {list(widths)} (the parent has widths {list(target)}): "
+                     f"{reason}")
 
 
-def split_neuron(*, parent="single-neuron", unit=0, lam="3/2"):
-    """The width-(m+1) point obtained by splitting unit ``unit`` of a narrow minimum with ratio ``lam``."""
-    par = _parent(parent)
+def covers(widths, activation):
+    """A parent family covers the widths minus one hidden unit (the declared ranges are checked by Family)."""
+    from . import get_family
+
+    target = (widths[0], widths[1] - 1, 1)
+    return any(get_family(n).covers(target, activation) for n in PARENTS)
+
+
+def split_neuron(*, parent="auto", unit=0, lam="3/2", widths=None, activation=None):
+    """The width-(m+1) point obtained by splitting unit ``unit`` of a narrow minimum with ratio ``lam``.
+
+    ``widths`` (d, m + 1, 1) and ``activation`` choose the child's architecture: the parent is built for
+    (d, m, 1) (see :func:`_parent`)."""
+    if widths is not None:
+        widths = tuple(int(w) for w in widths)
+    par = _parent(parent, widths, activation)
     net = par.network
     if net.depth != 2 or net.widths[2] != 1 or net.activations[0].kind != "smooth":
         raise InputError("split-neuron: the parent needs one hidden layer, a scalar output and a smooth activation")
@@ -86,7 +121,7 @@ def split_neuron(*, parent="single-neuron", unit=0, lam="3/2"):
     witness = None if par.witness is None else split_point(net, par.witness, unit, lam)[1]
     m = net.widths[1]
     meta = {"construction": "split-neuron", "reference": REFERENCE,
-            "params": {"parent": parent if isinstance(parent, str) else "candidate", "unit": unit,
+            "params": {"parent": par.meta.get("construction") if isinstance(parent, str) else "candidate", "unit": unit,
                        "lam": str(lam)},
             "lineage": {"relation": "split", "parent_construction": par.meta.get("construction"),
                         "parent_params": par.meta.get("params"), "parent_sha256": parent_hash(par)},
@@ -104,8 +139,15 @@ FAMILY = dict(
     strict="decided per point: local minima (non-strict on the lam-segment; strict when the output layer is "
            "fixed) or saddles, by the sign of lam (1 - lam) B (structured proof)",
     summary="Fukumizu-Amari unit splitting of a certified narrow minimum; lineage recorded",
-    params=(Param("parent", "single-neuron", "single-neuron | narrow-strict", "the certified narrow minimum"),
-            Param("unit", 0, "0 <= unit < m", "the unit to split"),
-            Param("lam", "3/2", "lam not in {0, 1}", "outgoing weight ratio")),
+    params=(Param("widths", None, "d,m+1,1: the parent is built for d,m,1", "architecture of the split network",
+                  kind="widths", shape=Shape(hidden=(2, None))),
+            Param("activation", None, "smooth", "hidden activation (of the parent)", kind="activation",
+                  choices=("smooth",)),
+            Param("parent", "auto", "auto | single-neuron | narrow-strict", "the certified narrow minimum (auto: "
+                  "the first that covers widths minus one unit; single-neuron 1-1-1 without widths)", kind="choice",
+                  choices=("auto",) + PARENTS),
+            Param("unit", 0, "0 <= unit < m", "the unit to split", kind="int", min=0, max="d_1 - 2"),
+            Param("lam", "3/2", "lam not in {0, 1}", "outgoing weight ratio", kind="rational")),
     function=split_neuron,
+    covers=covers,
 )

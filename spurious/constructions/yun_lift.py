@@ -32,7 +32,7 @@ from ..candidate import Candidate
 from ..errors import InputError, InternalError
 from ..network import Point
 from ..rationals import format_number
-from . import Family, Param, register
+from . import Family, Param, Shape, register
 from .common import (activation_of, affine_fit, data_params, make_problem, rational_param, ridge_witness, seed_of,
                       widths_of)
 
@@ -190,11 +190,15 @@ register(Family(
     architectures="one hidden layer d_0-d_1-1, d_1 >= 2, any d_0", strict="no (non-strict: flat directions)",
     summary="affine least-squares fit lifted into the positive regime; witness from the paper's step 2 (or our kink "
             "fit when J is empty)",
-    params=(Param("widths", (1, 2, 1), "(d_0, d_1, 1), d_1 >= 2", "architecture"),
-            Param("activation", "relu", "two-slope through 0", "hidden activation"),
-            Param("data", None, "path to a candidate/JSON file with X, Y", "data (else generated)"),
-            Param("n", 5, "n >= d_0 + 2", "number of generated samples"),
-            Param("seed", 0, ">= 0", "seed of the generated data"),
-            Param("alpha", 1, "alpha > 0", "scaling of step 1"),
-            Param("j0", "first", "first | best", "which j in J the witness uses")),
+    params=(Param("widths", (1, 2, 1), "(d_0, d_1, 1), d_1 >= 2", "architecture", kind="widths",
+                  shape=Shape(hidden=(2, None))),
+            Param("activation", "relu", "two-slope through 0", "hidden activation", kind="activation",
+                  choices=("two_slope",)),
+            Param("data", None, "path to a candidate/JSON file with X, Y", "data (else generated)", kind="path"),
+            Param("n", 5, "3 <= n <= 10000, n >= input_dim + 2", "number of generated samples", kind="int",
+                  min="d_0 + 2", max=10000),
+            Param("seed", 0, ">= 0", "seed of the generated data", kind="int", min=0),
+            Param("alpha", 1, "alpha > 0", "scaling of step 1", kind="rational", min="0"),
+            Param("j0", "first", "first | best", "which j in J the witness uses", kind="choice",
+                  choices=("first", "best"))),
     function=yun_lift, reproduce=reproduce))

@@ -28,7 +28,7 @@ from ..errors import InputError, InternalError
 from ..network import Network, Point
 from ..problem import FiniteData, Loss, Problem
 from ..rationals import fmpq_to_float
-from . import Param
+from . import Param, Shape
 from .common import activation_of, rational_param
 from .constant_output import PREC, _round, act_values
 
@@ -66,8 +66,11 @@ def _interpolating_witness(net, X, Y):
     return Point.from_arrays([W, [u]], [b, [c]])
 
 
-def yun_smooth(*, activation="sigmoid", v1=None, v2=None, u1=None):
+def yun_smooth(*, activation="sigmoid", v1=None, v2=None, u1=None, widths=(2, 2, 1)):
     """The Theorem 2 local minimum (non-strict, loss 2/9 mean = 1/3 half-sum) with a near-zero-loss witness."""
+    from . import architecture
+
+    architecture("yun-smooth", widths, None)  # 2,2,1 only
     act = activation_of(activation, "sigmoid")
     if act.kind != "smooth":
         raise InputError(f"yun-smooth: activation must be smooth (one of {', '.join(TUPLES)}), got {act.name}")
@@ -150,10 +153,12 @@ FAMILY = dict(
     architectures="2-2-1 with biases on X = [[1,0,1/2],[0,1,1/2]], Y = [0,0,1]",
     strict="no (non-strict; structured proof, argument D with Yun's (C2.6)-(C2.7))",
     summary="Thm 2: constant output 1/3, loss 1/3 (1/2-sum) = 2/9 (mean) while an interpolating point has loss 0",
-    params=(Param("activation", "sigmoid", "smooth", "hidden activation"),
-            Param("v1", None, "(C2.6), (C2.7)", "hidden bias 1 (default per activation)"),
-            Param("v2", None, "h(v2) != 0", "hidden bias 2"),
-            Param("u1", None, "(C2.6), (C2.7)", "output weight 1 (u2 from (C2.3))")),
+    params=(Param("widths", (2, 2, 1), "2,2,1 only", "architecture (Yun et al.'s data are 2-dimensional)",
+                  kind="widths", shape=Shape(only=((2, 2, 1),))),
+            Param("activation", "sigmoid", "smooth", "hidden activation", kind="activation", choices=tuple(TUPLES)),
+            Param("v1", None, "(C2.6), (C2.7)", "hidden bias 1 (default per activation)", kind="rational"),
+            Param("v2", None, "h(v2) != 0", "hidden bias 2", kind="rational"),
+            Param("u1", None, "(C2.6), (C2.7)", "output weight 1 (u2 from (C2.3))", kind="rational")),
     function=yun_smooth,
     reproduce=reproduce_rows,
 )
