@@ -45,8 +45,7 @@ nondegenerate critical point, which the interval path locates (Newton) and certi
 enclosed by intervals. Known limit: with two or more hidden layers the Hessian is often too close to singular for
 the interval proof (inconclusive, never a false verdict).
 
-Private exact Jacobian: ``_exact_jacobian`` below is interim, until the kernel's ``jacobian`` (arithmetic pass)
-lands; the integrator replaces it.
+The exact Jacobian is the one forward pass's (:func:`spurious.arithmetic.passes.jacobian`).
 """
 
 from __future__ import annotations
@@ -57,6 +56,7 @@ import numpy as np
 from flint import fmpq, fmpq_mat
 
 from ..arithmetic import EXACT
+from ..arithmetic.passes import jacobian
 from ..candidate import Candidate
 from ..errors import InputError
 from ..network import Network, Point
@@ -275,55 +275,16 @@ def _curvature_ratio(net, fl, layers, J, r):
     return float(np.linalg.eigvalsh((M + M.T) / 2).min())
 
 
-# exact Jacobian (interim: replaced by the kernel's jacobian once the arithmetic pass lands) ----------------------
 def _exact_jacobian(net, X, layers):
-    """(F, J) exactly: F the N = n d_L outputs (sample-major), J the N x P Jacobian (lists of fmpq)."""
-    L, n = net.depth, len(X)
-    offsets, P = net.layer_offsets()
-    H = [fmpq_mat([list(col) for col in zip(*X)])]
-    S = [None]
-    for l in range(1, L + 1):
-        W, b = layers[l - 1]
-        Z = _preacts(W, b, H[-1].tolist())
-        if l == L:
-            H.append(fmpq_mat(Z))
-            break
-        act = net.activations[l - 1]
-        vals, slopes = [], []
-        for row in Z:
-            ev = [act.evaluate(EXACT, z) for z in row]
-            if any(e[1] is None for e in ev):
-                raise InputError("planted: condition C1 violated: a pre-activation lies on a breakpoint")
-            vals.append([e[0] for e in ev])
-            slopes.append([e[1] for e in ev])
-        H.append(fmpq_mat(vals))
-        S.append(slopes)
-    d_out = net.widths[-1]
-    Fm = H[L]
-    F = [Fm[o, i] for i in range(n) for o in range(d_out)]
-    J = [[fmpq(0)] * P for _ in range(n * d_out)]
-    for o in range(d_out):
-        G = [[fmpq(1) if k == o else fmpq(0) for _ in range(n)] for k in range(d_out)]  # d_l x n adjoint
-        for l in range(L, 0, -1):
-            dout, din = net.widths[l], net.widths[l - 1]
-            off = offsets[l - 1]
-            Hp = H[l - 1]
-            for k in range(dout):
-                gk = G[k]
-                for i in range(n):
-                    g = gk[i]
-                    if g == 0:
-                        continue
-                    row = J[i * d_out + o]
-                    base = off + k * din
-                    for jj in range(din):
-                        row[base + jj] = g * Hp[jj, i]
-                    row[off + dout * din + k] = g
-            if l > 1:
-                Wm = fmpq_mat([list(r) for r in layers[l - 1][0]])
-                A = (Wm.transpose() * fmpq_mat(G)).tolist()
-                G = [[a * s for a, s in zip(ar, sr)] for ar, sr in zip(A, S[l - 1])]
-    return F, J
+    """(F, J) exactly via the one forward pass: F the N = n d_L outputs (sample-major), J the N x P Jacobian (rows
+    of fmpq)."""
+    from ..errors import UnsupportedError
+
+    try:
+        F, J = jacobian(EXACT, net, X, [(list(map(list, W)), list(b)) for W, b in layers])
+    except UnsupportedError:
+        raise InputError("planted: condition C1 violated: a pre-activation lies on a breakpoint") from None
+    return [v for row in F for v in row], J.tolist()
 
 
 def _exact_tangents(net, layers):
