@@ -55,7 +55,7 @@ import math
 import numpy as np
 from flint import fmpq, fmpq_mat
 
-from ..arithmetic import EXACT
+from ..arithmetic import EXACT, evaluate_exact
 from ..arithmetic.passes import jacobian
 from ..candidate import Candidate
 from ..errors import InputError
@@ -70,6 +70,8 @@ __all__ = ["planted", "plant", "FAMILY", "REFERENCE", "default_samples"]
 REFERENCE = ("spurious (planted minimum: point first, data from the left null space of the Jacobian, weak-unit "
              "witness); see constructions.md section 15")
 MAX_HALVINGS = 16
+POLY_POINT_TRIES = 4
+POLY_HALVINGS = 5  # each polynomial halving costs an exact Hessian
 WITNESS_TRIES = 8
 MAX_PARAMS = 2000
 POINT_TRIES = 12
@@ -77,6 +79,7 @@ MIN_SV_RATIO = 1e-6
 SMOOTH_POINTS = 6
 FULL_MAX_P = 40
 FULL_HALVINGS = 3  # E(r) ~ 0 there: eta hardly matters
+RESIDUAL_SHRINK = (1, fmpq(3, 4), fmpq(5, 8))  # alpha is 2x the witness threshold: C4 holds down to 1/2
 SMOOTH_GAIN = 3  # larger pre-activations: more nonlinear units, a better-conditioned Jacobian
 
 
@@ -355,7 +358,7 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
     fl, result, failed = None, None, "C2"
     eta0 = eta
     smooth = act.kind == "smooth"
-    for _ in range(POINT_TRIES):  # C2 fails when too few activation regions carry samples: draw another point
+    for _ in range(POLY_POINT_TRIES if act.kind == "polynomial" else POINT_TRIES):  # C2 fails when too few activation regions carry samples: draw another point
         layers = _random_point(net, X, rng, eta0)
         fl = fl or _Float(net, X, layers)
         if smooth:  # the interval proof needs a well-conditioned Hessian: keep the best of a few points
@@ -364,9 +367,18 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
             continue
         witnesses = _weak_unit_variants(net, X, layers, rng)
         eta = eta0
-        for _ in range(FULL_HALVINGS if _full_cancellation(net) else MAX_HALVINGS):
+        halvings = (FULL_HALVINGS if _full_cancellation(net) else POLY_HALVINGS if act.kind == "polynomial"
+                    else MAX_HALVINGS)
+        for _ in range(halvings):
             layers = _with_eta(layers, eta)
+            # polynomial units: the float C5 estimate may reject, but only the exact Hessian accepts
+            exact_c5 = act.kind == "polynomial" and check_curvature
             result = _attempt(net, act, fl, layers, witnesses, eta, scale, check_curvature)
+            if isinstance(result, dict) and exact_c5:
+                cand = _exactly_accepted(net, act, X, layers, result, seed, eta, scale, n)
+                if cand is not None:
+                    return cand
+                result = None  # the float estimate accepted what the exact Hessian refutes
             if result is not None:
                 break
             eta /= 2
@@ -381,9 +393,37 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
             raise InputError(f"planted: condition C2 violated: rank J < P - dim T = {P - tdim} (or J too ill-"
                              f"conditioned to choose r) for {POINT_TRIES} random points; try more samples (n) or "
                              "another seed")
-        raise InputError(f"planted: condition C5 violated: the float curvature check failed for {POINT_TRIES} points "
-                         f"(eta halved down to {eta})")
+        how = "float curvature check (and, polynomial units, the exact Hessian)"
+        raise InputError(f"planted: condition C5 violated: the {how} failed for every point tried (eta halved "
+                         f"down to {eta})")
     return _candidate(net, act, X, layers, result, seed, eta, scale, n)
+
+
+def _exactly_accepted(net, act, X, layers, res, seed, eta, scale, n):
+    """Polynomial activations: condition C5 decided exactly, not by the float estimate. The residual is scaled by
+    RESIDUAL_SHRINK factors (C4, the witness, is re-checked exactly for each); the first candidate whose exact Hessian
+    is positive definite on the complement of the symmetry tangents is returned, else None."""
+    for factor in RESIDUAL_SHRINK:
+        try:
+            cand = _candidate(net, act, X, layers, res, seed, eta, scale * factor, n)
+        except InputError as e:
+            if "C4" in str(e):
+                break  # smaller residuals lose the witness too
+            raise
+        if _exact_hessian_definite(net, cand, layers):
+            return cand
+    return None
+
+
+def _exact_hessian_definite(net, cand, layers) -> bool:
+    """Exactly: is the loss Hessian at the point positive definite on the complement of the rescaling tangents?"""
+    from ..linalg import compress, is_positive_definite, nullspace
+
+    H = evaluate_exact(cand.problem, cand.point, order=2).hessian
+    tangents = _exact_tangents(net, layers)
+    if not tangents:
+        return is_positive_definite(H)
+    return is_positive_definite(compress(H, nullspace(tangents, net.num_params)))
 
 
 def _with_eta(layers, eta):
