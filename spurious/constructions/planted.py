@@ -43,7 +43,25 @@ Smooth activations (tanh, sigmoid, softplus, gelu, erf, swish): the same recipe 
 a few random points); Y = F - r is rounded to rationals, so theta is a rational point within about 1e-12 of a true
 nondegenerate critical point, which the interval path locates (Newton) and certifies; the witness's loss is then
 enclosed by intervals. Known limit: with two or more hidden layers the Hessian is often too close to singular for
-the interval proof (inconclusive, never a false verdict).
+the interval proof (inconclusive, never a false verdict); measured at 2-3-3-1 tanh (full cancellation, n = 380):
+seed 2 certified strict and not global by the interval path, seeds 0 and 1 inconclusive.
+
+Polynomial activations (exact acceptance; what fails). The float estimate of C5 may reject a point but never accepts
+one: the exact Hessian must be positive definite on the complement of T (exact LDL^T), else the residual is shrunk
+(factors 1, 3/4, 5/8: alpha is twice the witness threshold |delta|^2 / (2 |P_perp delta|^2), so C4 -- checked exactly
+each time -- survives down to 1/2) and then eta is halved. The trade-off: H = 2c (J^T J + E(r)) with E linear in r, so
+H > 0 on the complement of T as soon as |r| |E(r/|r|)| < lambda_min(J^T J) there (rank J = P - dim T); the witness
+needs |r| >= |delta| / (2 cos), cos = |P_perp delta| / |delta|. The witness gain is first order in |r| only if delta
+is small with cos bounded below, which a nearby witness cannot give (delta = J v + O(|v|^2): its off-range part is
+second order, and the second-order test at theta is then exactly the witness condition); the weak unit gives |delta| =
+O(eta) with cos independent of eta. For polynomial units two things break it, measured: (a) the network is a
+polynomial of degree k^(L-1) in x, so rank J <= D = binom(d_0 + k^(L-1), d_0): for a quadratic unit at 2-3-3-1, D = 15
+< P = 25 and C2 fails for every point (likewise a cubic at 2-3-1: D = 10 < 13); (b) for a cubic (z + z^3/3) at 2-3-3-1
+the weak unit's change sigma(z*) - sigma(z) lies almost in range J on Gaussian data (measured, seed 0: |r| / eta
+between 5e4 and 4e8 over the witnesses tried), and the weak unit's own curvature block E_{w_j w_j}(r) = eta sum_i r_i
+sigma''(z_ij) h_i h_i^T is of the same order eta^2 as its J^T J block, so no eta helps (float ratio below -1e6 at
+every eta from 1/4 to 1/1024; with the check off, the exact path finds a descent direction). The construction then
+raises C5; nothing uncertified is returned.
 
 The exact Jacobian is the one forward pass's (:func:`spurious.arithmetic.passes.jacobian`).
 """
