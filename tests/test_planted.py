@@ -110,7 +110,6 @@ def test_polynomial_planting_never_returns_an_uncertified_point():
     assert (cert.verdict, cert.glob) == (STRICT_LOCAL_MIN, NOT_GLOBAL)
 
 
-@pytest.mark.slow
 def test_planted_tanh_two_hidden_layers_interval():
     """Smooth units at two hidden layers: r orthogonal to every per-sample Hessian entry (P <= FULL_MAX_P) makes the
     Hessian 2c J^T J up to rounding; seed 2 is certified by the interval path (seeds 0, 1: inconclusive)."""
