@@ -44,7 +44,7 @@ a few random points); Y = F - r is rounded to rationals, so theta is a rational 
 nondegenerate critical point, which the interval path locates (Newton) and certifies; the witness's loss is then
 enclosed by intervals. Known limit: with two or more hidden layers the Hessian is often too close to singular for
 the interval proof (inconclusive, never a false verdict); measured at 2-3-3-1 tanh (full cancellation, n = 380):
-seed 2 certified strict and not global by the interval path, seeds 0 and 1 inconclusive.
+seed 2 certified strict and not global by the interval path, seed 1 inconclusive.
 
 Polynomial activations (exact acceptance; what fails). The float estimate of C5 may reject a point but never accepts
 one: the exact Hessian must be positive definite on the complement of T (exact LDL^T), else the residual is shrunk
