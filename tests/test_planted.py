@@ -82,3 +82,37 @@ def test_linear_activation_is_rejected_with_the_theorem():
 def test_too_few_samples_names_condition_c2():
     with pytest.raises(InputError, match="C2"):
         construct("planted", widths=(2, 3, 3, 1), activation="relu", n=5)
+
+
+CUBIC = "polynomial:0,1,0,1/3"
+
+
+def test_polynomial_large_residual_is_refuted_exactly():
+    """Near-miss for polynomial units: the planted point is an exact critical point (C3) with an exact witness (C4),
+    but without the curvature condition J^T J + E(r) is indefinite; the exact path must find the descent direction."""
+    cand = plant(widths=(2, 3, 3, 1), activation=CUBIC, seed=0, residual="4", check_curvature=False)
+    _exact_facts(cand)
+    cert = verify(cand, path="exact")
+    assert cert.verdict not in MINIMUM_VERDICTS
+    assert cert.verdict == "not_local_min" and cert.descent_direction is not None
+
+
+@pytest.mark.slow
+def test_polynomial_planting_never_returns_an_uncertified_point():
+    """With the curvature condition on, a polynomial planted point is accepted only on an exactly positive definite
+    Hessian; so either the construction refuses (C5) or the exact path certifies the point it returns."""
+    try:
+        cand = plant(widths=(2, 3, 3, 1), activation=CUBIC, seed=0)
+    except InputError as e:
+        assert "C5" in str(e)
+        return
+    cert = verify(cand, path="exact")
+    assert (cert.verdict, cert.glob) == (STRICT_LOCAL_MIN, NOT_GLOBAL)
+
+
+def test_planted_tanh_two_hidden_layers_interval():
+    """Smooth units at two hidden layers: r orthogonal to every per-sample Hessian entry (P <= FULL_MAX_P) makes the
+    Hessian 2c J^T J up to rounding; seed 2 is certified by the interval path (seed 1: inconclusive)."""
+    cand = construct("planted", widths=(2, 3, 3, 1), activation="tanh", seed=2)
+    cert = verify(cand)
+    assert (cert.verdict, cert.glob, cert.rigor) == (STRICT_LOCAL_MIN, NOT_GLOBAL, "interval")

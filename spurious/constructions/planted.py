@@ -43,10 +43,27 @@ Smooth activations (tanh, sigmoid, softplus, gelu, erf, swish): the same recipe 
 a few random points); Y = F - r is rounded to rationals, so theta is a rational point within about 1e-12 of a true
 nondegenerate critical point, which the interval path locates (Newton) and certifies; the witness's loss is then
 enclosed by intervals. Known limit: with two or more hidden layers the Hessian is often too close to singular for
-the interval proof (inconclusive, never a false verdict).
+the interval proof (inconclusive, never a false verdict); measured at 2-3-3-1 tanh (full cancellation, n = 380):
+seed 2 certified strict and not global by the interval path, seed 1 inconclusive.
 
-Private exact Jacobian: ``_exact_jacobian`` below is interim, until the kernel's ``jacobian`` (arithmetic pass)
-lands; the integrator replaces it.
+Polynomial activations (exact acceptance; what fails). The float estimate of C5 may reject a point but never accepts
+one: the exact Hessian must be positive definite on the complement of T (exact LDL^T), else the residual is shrunk
+(factors 1, 3/4, 5/8: alpha is twice the witness threshold |delta|^2 / (2 |P_perp delta|^2), so C4 -- checked exactly
+each time -- survives down to 1/2) and then eta is halved. The trade-off: H = 2c (J^T J + E(r)) with E linear in r, so
+H > 0 on the complement of T as soon as |r| |E(r/|r|)| < lambda_min(J^T J) there (rank J = P - dim T); the witness
+needs |r| >= |delta| / (2 cos), cos = |P_perp delta| / |delta|. The witness gain is first order in |r| only if delta
+is small with cos bounded below, which a nearby witness cannot give (delta = J v + O(|v|^2): its off-range part is
+second order, and the second-order test at theta is then exactly the witness condition); the weak unit gives |delta| =
+O(eta) with cos independent of eta. For polynomial units two things break it, measured: (a) the network is a
+polynomial of degree k^(L-1) in x, so rank J <= D = binom(d_0 + k^(L-1), d_0): for a quadratic unit at 2-3-3-1, D = 15
+< P = 25 and C2 fails for every point (likewise a cubic at 2-3-1: D = 10 < 13); (b) for a cubic (z + z^3/3) at 2-3-3-1
+the weak unit's change sigma(z*) - sigma(z) lies almost in range J on Gaussian data (measured, seed 0: |r| / eta
+between 5e4 and 4e8 over the witnesses tried), and the weak unit's own curvature block E_{w_j w_j}(r) = eta sum_i r_i
+sigma''(z_ij) h_i h_i^T is of the same order eta^2 as its J^T J block, so no eta helps (float ratio below -1e6 at
+every eta from 1/4 to 1/1024; with the check off, the exact path finds a descent direction). The construction then
+raises C5; nothing uncertified is returned.
+
+The exact Jacobian is the one forward pass's (:func:`spurious.arithmetic.passes.jacobian`).
 """
 
 from __future__ import annotations
@@ -56,7 +73,8 @@ import math
 import numpy as np
 from flint import fmpq, fmpq_mat
 
-from ..arithmetic import EXACT
+from ..arithmetic import EXACT, evaluate_exact
+from ..arithmetic.passes import jacobian
 from ..candidate import Candidate
 from ..errors import InputError
 from ..network import Network, Point
@@ -70,6 +88,8 @@ __all__ = ["planted", "plant", "FAMILY", "REFERENCE", "default_samples"]
 REFERENCE = ("spurious (planted minimum: point first, data from the left null space of the Jacobian, weak-unit "
              "witness); see constructions.md section 15")
 MAX_HALVINGS = 16
+POLY_POINT_TRIES = 4
+POLY_HALVINGS = 5  # each polynomial halving costs an exact Hessian
 WITNESS_TRIES = 8
 MAX_PARAMS = 2000
 POINT_TRIES = 12
@@ -77,6 +97,7 @@ MIN_SV_RATIO = 1e-6
 SMOOTH_POINTS = 6
 FULL_MAX_P = 40
 FULL_HALVINGS = 3  # E(r) ~ 0 there: eta hardly matters
+RESIDUAL_SHRINK = (1, fmpq(3, 4), fmpq(5, 8))  # alpha is 2x the witness threshold: C4 holds down to 1/2
 SMOOTH_GAIN = 3  # larger pre-activations: more nonlinear units, a better-conditioned Jacobian
 
 
@@ -275,55 +296,16 @@ def _curvature_ratio(net, fl, layers, J, r):
     return float(np.linalg.eigvalsh((M + M.T) / 2).min())
 
 
-# exact Jacobian (interim: replaced by the kernel's jacobian once the arithmetic pass lands) ----------------------
 def _exact_jacobian(net, X, layers):
-    """(F, J) exactly: F the N = n d_L outputs (sample-major), J the N x P Jacobian (lists of fmpq)."""
-    L, n = net.depth, len(X)
-    offsets, P = net.layer_offsets()
-    H = [fmpq_mat([list(col) for col in zip(*X)])]
-    S = [None]
-    for l in range(1, L + 1):
-        W, b = layers[l - 1]
-        Z = _preacts(W, b, H[-1].tolist())
-        if l == L:
-            H.append(fmpq_mat(Z))
-            break
-        act = net.activations[l - 1]
-        vals, slopes = [], []
-        for row in Z:
-            ev = [act.evaluate(EXACT, z) for z in row]
-            if any(e[1] is None for e in ev):
-                raise InputError("planted: condition C1 violated: a pre-activation lies on a breakpoint")
-            vals.append([e[0] for e in ev])
-            slopes.append([e[1] for e in ev])
-        H.append(fmpq_mat(vals))
-        S.append(slopes)
-    d_out = net.widths[-1]
-    Fm = H[L]
-    F = [Fm[o, i] for i in range(n) for o in range(d_out)]
-    J = [[fmpq(0)] * P for _ in range(n * d_out)]
-    for o in range(d_out):
-        G = [[fmpq(1) if k == o else fmpq(0) for _ in range(n)] for k in range(d_out)]  # d_l x n adjoint
-        for l in range(L, 0, -1):
-            dout, din = net.widths[l], net.widths[l - 1]
-            off = offsets[l - 1]
-            Hp = H[l - 1]
-            for k in range(dout):
-                gk = G[k]
-                for i in range(n):
-                    g = gk[i]
-                    if g == 0:
-                        continue
-                    row = J[i * d_out + o]
-                    base = off + k * din
-                    for jj in range(din):
-                        row[base + jj] = g * Hp[jj, i]
-                    row[off + dout * din + k] = g
-            if l > 1:
-                Wm = fmpq_mat([list(r) for r in layers[l - 1][0]])
-                A = (Wm.transpose() * fmpq_mat(G)).tolist()
-                G = [[a * s for a, s in zip(ar, sr)] for ar, sr in zip(A, S[l - 1])]
-    return F, J
+    """(F, J) exactly via the one forward pass: F the N = n d_L outputs (sample-major), J the N x P Jacobian (rows
+    of fmpq)."""
+    from ..errors import UnsupportedError
+
+    try:
+        F, J = jacobian(EXACT, net, X, [(list(map(list, W)), list(b)) for W, b in layers])
+    except UnsupportedError:
+        raise InputError("planted: condition C1 violated: a pre-activation lies on a breakpoint") from None
+    return [v for row in F for v in row], J.tolist()
 
 
 def _exact_tangents(net, layers):
@@ -394,7 +376,7 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
     fl, result, failed = None, None, "C2"
     eta0 = eta
     smooth = act.kind == "smooth"
-    for _ in range(POINT_TRIES):  # C2 fails when too few activation regions carry samples: draw another point
+    for _ in range(POLY_POINT_TRIES if act.kind == "polynomial" else POINT_TRIES):  # C2 fails when too few activation regions carry samples: draw another point
         layers = _random_point(net, X, rng, eta0)
         fl = fl or _Float(net, X, layers)
         if smooth:  # the interval proof needs a well-conditioned Hessian: keep the best of a few points
@@ -403,9 +385,18 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
             continue
         witnesses = _weak_unit_variants(net, X, layers, rng)
         eta = eta0
-        for _ in range(FULL_HALVINGS if _full_cancellation(net) else MAX_HALVINGS):
+        halvings = (FULL_HALVINGS if _full_cancellation(net) else POLY_HALVINGS if act.kind == "polynomial"
+                    else MAX_HALVINGS)
+        for _ in range(halvings):
             layers = _with_eta(layers, eta)
+            # polynomial units: the float C5 estimate may reject, but only the exact Hessian accepts
+            exact_c5 = act.kind == "polynomial" and check_curvature
             result = _attempt(net, act, fl, layers, witnesses, eta, scale, check_curvature)
+            if isinstance(result, dict) and exact_c5:
+                cand = _exactly_accepted(net, act, X, layers, result, seed, eta, scale, n)
+                if cand is not None:
+                    return cand
+                result = None  # the float estimate accepted what the exact Hessian refutes
             if result is not None:
                 break
             eta /= 2
@@ -420,9 +411,37 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
             raise InputError(f"planted: condition C2 violated: rank J < P - dim T = {P - tdim} (or J too ill-"
                              f"conditioned to choose r) for {POINT_TRIES} random points; try more samples (n) or "
                              "another seed")
-        raise InputError(f"planted: condition C5 violated: the float curvature check failed for {POINT_TRIES} points "
-                         f"(eta halved down to {eta})")
+        how = "float curvature check (and, polynomial units, the exact Hessian)"
+        raise InputError(f"planted: condition C5 violated: the {how} failed for every point tried (eta halved "
+                         f"down to {eta})")
     return _candidate(net, act, X, layers, result, seed, eta, scale, n)
+
+
+def _exactly_accepted(net, act, X, layers, res, seed, eta, scale, n):
+    """Polynomial activations: condition C5 decided exactly, not by the float estimate. The residual is scaled by
+    RESIDUAL_SHRINK factors (C4, the witness, is re-checked exactly for each); the first candidate whose exact Hessian
+    is positive definite on the complement of the symmetry tangents is returned, else None."""
+    for factor in RESIDUAL_SHRINK:
+        try:
+            cand = _candidate(net, act, X, layers, res, seed, eta, scale * factor, n)
+        except InputError as e:
+            if "C4" in str(e):
+                break  # smaller residuals lose the witness too
+            raise
+        if _exact_hessian_definite(net, cand, layers):
+            return cand
+    return None
+
+
+def _exact_hessian_definite(net, cand, layers) -> bool:
+    """Exactly: is the loss Hessian at the point positive definite on the complement of the rescaling tangents?"""
+    from ..linalg import compress, is_positive_definite, nullspace
+
+    H = evaluate_exact(cand.problem, cand.point, order=2).hessian
+    tangents = _exact_tangents(net, layers)
+    if not tangents:
+        return is_positive_definite(H)
+    return is_positive_definite(compress(H, nullspace(tangents, net.num_params)))
 
 
 def _with_eta(layers, eta):
