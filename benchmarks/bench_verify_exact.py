@@ -12,7 +12,8 @@ Columns (wall seconds, one process, side by side):
   float      float analysis of the same point: torch Hessian (FloatModel.hessians) + numpy eigvalsh
   ratio      full run / float
 
-Run: python benchmarks/bench_verify_exact.py [MAX_P]   (default 1000; 2000 takes minutes and several GB)
+Run: python benchmarks/bench_verify_exact.py [MAX_P]   (default 1000; 2000 takes minutes: the torch Hessian needs ~9 GB,
+the certificate ~3 GB)
 """
 
 import random
