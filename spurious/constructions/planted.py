@@ -371,6 +371,14 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
     if n * widths[-1] <= P - tdim:
         raise InputError(f"planted: condition C2 violated: need n d_L > P - dim T = {P - tdim} samples x outputs, "
                          f"got n = {n}")
+    k = max((i for i, c in enumerate(act.coefficients or ()) if c != 0), default=0)
+    if act.kind == "polynomial" and k >= 1:
+        # every column of J is d_L polynomials in x of degree k^(L-1): rank J <= d_L binom(d_0 + k^(L-1), d_0)
+        D = widths[-1] * math.comb(widths[0] + k ** (net.depth - 1), widths[0])
+        if D < P - tdim:
+            raise InputError(f"planted: condition C2 violated: the network is a polynomial of degree "
+                             f"{k ** (net.depth - 1)} in x, so rank J <= {D} < P - dim T = "
+                             f"{P - tdim} for any data; use wider inputs, more depth or a higher degree")
     rng = np.random.default_rng(seed)
     X = _random_inputs(n, widths[0], rng)
     fl, result, failed = None, None, "C2"
