@@ -112,7 +112,16 @@ def test_polynomial_planting_never_returns_an_uncertified_point():
 
 def test_planted_tanh_two_hidden_layers_interval():
     """Smooth units at two hidden layers: r orthogonal to every per-sample Hessian entry (P <= FULL_MAX_P) makes the
-    Hessian 2c J^T J up to rounding; seed 2 is certified by the interval path (seed 1: inconclusive)."""
+    Hessian 2c J^T J up to rounding; seed 2 is certified by the interval path (seeds 0, 1: inconclusive)."""
     cand = construct("planted", widths=(2, 3, 3, 1), activation="tanh", seed=2)
     cert = verify(cand)
     assert (cert.verdict, cert.glob, cert.rigor) == (STRICT_LOCAL_MIN, NOT_GLOBAL, "interval")
+
+
+@pytest.mark.parametrize("widths,activation,bound", [
+    ((2, 3, 3, 1), "polynomial:0,1,1/2", 15),  # degree 4 in x, binom(6, 2) = 15 < P = 25
+    ((2, 3, 1), CUBIC, 10),                    # degree 3 in x, binom(5, 2) = 10 < P = 13
+])
+def test_polynomial_rank_bound_names_condition_c2(widths, activation, bound):
+    with pytest.raises(InputError, match=f"C2 violated: the network is a polynomial .* rank J <= {bound} <"):
+        plant(widths=widths, activation=activation)

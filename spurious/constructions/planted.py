@@ -44,7 +44,7 @@ a few random points); Y = F - r is rounded to rationals, so theta is a rational 
 nondegenerate critical point, which the interval path locates (Newton) and certifies; the witness's loss is then
 enclosed by intervals. Known limit: with two or more hidden layers the Hessian is often too close to singular for
 the interval proof (inconclusive, never a false verdict); measured at 2-3-3-1 tanh (full cancellation, n = 380):
-seed 2 certified strict and not global by the interval path, seed 1 inconclusive.
+seed 2 certified strict and not global by the interval path, seeds 0 and 1 inconclusive.
 
 Polynomial activations (exact acceptance; what fails). The float estimate of C5 may reject a point but never accepts
 one: the exact Hessian must be positive definite on the complement of T (exact LDL^T), else the residual is shrunk
@@ -371,12 +371,21 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
     if n * widths[-1] <= P - tdim:
         raise InputError(f"planted: condition C2 violated: need n d_L > P - dim T = {P - tdim} samples x outputs, "
                          f"got n = {n}")
+    k = max((i for i, c in enumerate(act.coefficients or ()) if c != 0), default=0)
+    if act.kind == "polynomial" and k >= 1:
+        # every column of J is d_L polynomials in x of degree k^(L-1): rank J <= d_L binom(d_0 + k^(L-1), d_0)
+        D = widths[-1] * math.comb(widths[0] + k ** (net.depth - 1), widths[0])
+        if D < P - tdim:
+            raise InputError(f"planted: condition C2 violated: the network is a polynomial of degree "
+                             f"{k ** (net.depth - 1)} in x, so rank J <= {D} < P - dim T = "
+                             f"{P - tdim} for any data; use wider inputs, more depth or a higher degree")
     rng = np.random.default_rng(seed)
     X = _random_inputs(n, widths[0], rng)
     fl, result, failed = None, None, "C2"
     eta0 = eta
     smooth = act.kind == "smooth"
-    for _ in range(POLY_POINT_TRIES if act.kind == "polynomial" else POINT_TRIES):  # C2 fails when too few activation regions carry samples: draw another point
+    tries = POLY_POINT_TRIES if act.kind == "polynomial" else POINT_TRIES
+    for _ in range(tries):  # C2 fails when too few activation regions carry samples: draw another point
         layers = _random_point(net, X, rng, eta0)
         fl = fl or _Float(net, X, layers)
         if smooth:  # the interval proof needs a well-conditioned Hessian: keep the best of a few points
@@ -409,7 +418,7 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
     else:
         if failed == "C2":
             raise InputError(f"planted: condition C2 violated: rank J < P - dim T = {P - tdim} (or J too ill-"
-                             f"conditioned to choose r) for {POINT_TRIES} random points; try more samples (n) or "
+                             f"conditioned to choose r) for {tries} random points; try more samples (n) or "
                              "another seed")
         how = "float curvature check (and, polynomial units, the exact Hessian)"
         raise InputError(f"planted: condition C5 violated: the {how} failed for every point tried (eta halved "
