@@ -80,6 +80,7 @@ from ..errors import InputError
 from ..network import Network, Point
 from ..problem import FiniteData, Loss, Problem
 from ..rationals import fmpq_to_float, to_fmpq
+from ..symmetries import symmetry_tangents
 from . import Param
 from .common import activation_of, int_param, rational_param, seed_of
 
@@ -257,26 +258,11 @@ def _point(layers):
 
 
 def _tangents_float(net, layers):
-    """Rescaling tangents (float), P x t: unit k of hidden layer l, homogeneity p: (+incoming, -p outgoing)."""
-    offsets, P = net.layer_offsets()
-    cols = []
-    for l in range(1, net.depth):
-        p = net.activations[l - 1].homogeneity
-        if p is None:
-            continue
-        dout, din = net.widths[l], net.widths[l - 1]
-        W, b = layers[l - 1]
-        Wn = layers[l][0]
-        for k in range(dout):
-            t = np.zeros(P)
-            for j in range(din):
-                t[offsets[l - 1] + k * din + j] = fmpq_to_float(W[k][j])
-            t[offsets[l - 1] + dout * din + k] = fmpq_to_float(b[k])
-            for o in range(net.widths[l + 1]):
-                t[offsets[l] + o * dout + k] = -p * fmpq_to_float(Wn[o][k])
-            cols.append(t)
-    return np.array(cols).T if cols else np.zeros((P, 0))
-
+    """The symmetry tangents at the point as a float P x t matrix (columns): :func:`_exact_tangents`, rounded."""
+    rows = _exact_tangents(net, layers)
+    if not rows:
+        return np.zeros((net.num_params, 0))
+    return np.array([[fmpq_to_float(x) for x in r] for r in rows]).T
 
 def _complement(T, P):
     import scipy.linalg
@@ -309,24 +295,9 @@ def _exact_jacobian(net, X, layers):
 
 
 def _exact_tangents(net, layers):
-    offsets, P = net.layer_offsets()
-    out = []
-    for l in range(1, net.depth):
-        p = net.activations[l - 1].homogeneity
-        if p is None:
-            continue
-        dout, din = net.widths[l], net.widths[l - 1]
-        W, b = layers[l - 1]
-        Wn = layers[l][0]
-        for k in range(dout):
-            t = [fmpq(0)] * P
-            for j in range(din):
-                t[offsets[l - 1] + k * din + j] = W[k][j]
-            t[offsets[l - 1] + dout * din + k] = b[k]
-            for o in range(net.widths[l + 1]):
-                t[offsets[l] + o * dout + k] = -p * Wn[o][k]
-            out.append(t)
-    return out
+    """Exact symmetry tangents at the point (rows), from the one statement of the symmetries
+    (:func:`spurious.symmetries.symmetry_tangents`): for planted networks, the rescaling of homogeneous units."""
+    return [list(t.vector) for t in symmetry_tangents(net, _point(layers))]
 
 
 # the construction -----------------------------------------------------------------------------------------------
