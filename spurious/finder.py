@@ -14,7 +14,7 @@ Routes, strongest first, until the goal holds (``strict=True``: a certificate ``
 4. Search (:func:`spurious.search.search`): multi-start on the planted data (or on ``data``: with
    fixed data only the weights are sought, so this is the only route).
 
-Stops at ``budget`` seconds (checked between attempts) with the best proved result and the list of what was tried.
+Stops at ``budget`` seconds (checked between attempts, and inside planting between its points and exact checks) with the best proved result and the list of what was tried.
 """
 
 from __future__ import annotations
@@ -206,7 +206,8 @@ def find(widths, activation="relu", *, strict=True, data=None, seed=0, budget=12
     for s in range(PLANT_SEEDS):
         if out_of_time():
             return done()
-        if attempt(f"planted seed={seed + s}", lambda s=s: plant(widths=widths, activation=act, seed=seed + s)):
+        if attempt(f"planted seed={seed + s}", lambda s=s: plant(widths=widths, activation=act, seed=seed + s,
+                                                                 deadline=t0 + budget)):
             return done()
 
     for fam, walk in walks:

@@ -85,35 +85,78 @@ def test_too_few_samples_names_condition_c2():
 
 
 CUBIC = "polynomial:0,1,0,1/3"
+DEPTH3_CUBIC = (4, 2, 2, 2, 1)
 
 
 def test_polynomial_large_residual_is_refuted_exactly():
     """Near-miss for polynomial units: the planted point is an exact critical point (C3) with an exact witness (C4),
     but without the curvature condition J^T J + E(r) is indefinite; the exact path must find the descent direction."""
-    cand = plant(widths=(2, 3, 3, 1), activation=CUBIC, seed=0, residual="4", check_curvature=False)
+    cand = plant(widths=(2, 3, 3, 1), activation=CUBIC, seed=0, residual="4", route="weak-unit",
+                 check_curvature=False)
     _exact_facts(cand)
     cert = verify(cand, path="exact")
     assert cert.verdict not in MINIMUM_VERDICTS
     assert cert.verdict == "not_local_min" and cert.descent_direction is not None
 
 
+def test_polynomial_two_hidden_layers_by_sdp_exact():
+    """A cubic unit (z + z^3/3) at two hidden layers: r chosen by the SDP, accepted on the exact Hessian, and
+    certified strict (no continuous symmetries: the cubic is not homogeneous) and not global by the exact path."""
+    cand = construct("planted", widths=(3, 2, 2, 1), activation=CUBIC, seed=0)
+    assert "SDP" in cand.meta["notes"]
+    _exact_facts(cand)
+    cert = verify(cand)
+    assert (cert.verdict, cert.glob, cert.rigor) == (STRICT_LOCAL_MIN, NOT_GLOBAL, "exact")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("widths,seed", [((2, 3, 3, 1), 0), ((3, 3, 3, 1), 1), (DEPTH3_CUBIC, 0)])
+def test_polynomial_planted_exact_slow(widths, seed):
+    cand = construct("planted", widths=widths, activation=CUBIC, seed=seed)
+    _exact_facts(cand)
+    cert = verify(cand, path="exact")
+    assert (cert.verdict, cert.glob, cert.rigor) == (STRICT_LOCAL_MIN, NOT_GLOBAL, "exact")
+
+
+def test_sdp_residual_scaled_past_the_curvature_margin_is_refuted():
+    """Soundness of the SDP route: the same exact critical point and witness with the residual scaled far beyond
+    the SDP's curvature margin (check off) must not be certified a minimum."""
+    cand = plant(widths=(3, 2, 2, 1), activation=CUBIC, seed=0, residual="1000000", check_curvature=False)
+    _exact_facts(cand)
+    cert = verify(cand, path="exact")
+    assert cert.verdict not in MINIMUM_VERDICTS
+
+
+def test_sdp_route_rejects_piecewise_linear_units():
+    with pytest.raises(InputError, match="route sdp"):
+        plant(widths=(2, 3, 3, 1), activation="relu", route="sdp")
+
+
 @pytest.mark.slow
 def test_polynomial_planting_never_returns_an_uncertified_point():
     """With the curvature condition on, a polynomial planted point is accepted only on an exactly positive definite
     Hessian; so either the construction refuses (C5) or the exact path certifies the point it returns."""
-    try:
-        cand = plant(widths=(2, 3, 3, 1), activation=CUBIC, seed=0)
-    except InputError as e:
-        assert "C5" in str(e)
-        return
-    cert = verify(cand, path="exact")
-    assert (cert.verdict, cert.glob) == (STRICT_LOCAL_MIN, NOT_GLOBAL)
+    for seed in range(3):
+        try:
+            cand = plant(widths=(2, 3, 3, 1), activation=CUBIC, seed=seed, route="weak-unit")
+        except InputError as e:
+            assert "C5" in str(e)
+            continue
+        cert = verify(cand, path="exact")
+        assert (cert.verdict, cert.glob) == (STRICT_LOCAL_MIN, NOT_GLOBAL)
 
 
 def test_planted_tanh_two_hidden_layers_interval():
-    """Smooth units at two hidden layers: r orthogonal to every per-sample Hessian entry (P <= FULL_MAX_P) makes the
-    Hessian 2c J^T J up to rounding; seed 2 is certified by the interval path (seeds 0, 1: inconclusive)."""
-    cand = construct("planted", widths=(2, 3, 3, 1), activation="tanh", seed=2)
+    """Smooth units at two hidden layers: r chosen by the SDP (curvature of every unit cancelled as far as the
+    normal space allows); certified strict and not global by the interval path."""
+    cand = construct("planted", widths=(2, 3, 3, 1), activation="tanh", seed=0)
+    cert = verify(cand)
+    assert (cert.verdict, cert.glob, cert.rigor) == (STRICT_LOCAL_MIN, NOT_GLOBAL, "interval")
+
+
+@pytest.mark.slow
+def test_planted_tanh_three_hidden_layers_interval():
+    cand = construct("planted", widths=(2, 3, 3, 3, 1), activation="tanh", seed=0)
     cert = verify(cand)
     assert (cert.verdict, cert.glob, cert.rigor) == (STRICT_LOCAL_MIN, NOT_GLOBAL, "interval")
 

@@ -12,7 +12,10 @@ from ..errors import NotExactError, UnsupportedError
 from ..rationals import decimal_str, fmpq_to_float
 from ..certificate import NUMERICAL
 
+import re
 import sys
+
+from flint import fmpq, fmpz
 
 # A pipe or a file gets unbounded lines (rich would wrap or cut at 80 columns); a terminal gets its own width, and
 # table cells fold there instead of being cut. Markup is off: data such as "[lo, hi]" or "widths [2, 3]" prints as it
@@ -23,6 +26,23 @@ console = Console(highlight=False, markup=False, width=None if sys.stdout.isatty
 def data_table(*headers, **options) -> Table:
     """A table whose columns fold long values onto further lines at a narrow terminal, never cutting a number."""
     return Table(*[Column(h, overflow="fold") for h in headers], **options)
+
+
+LONG_NUMBER = 60  # characters: an exact rational longer than this is shown abbreviated (JSON output keeps it whole)
+_LONG = re.compile(r"-?\d+(?:/\d+)?")
+
+
+def abbreviate(text: str) -> str:
+    """Shorten every exact rational longer than LONG_NUMBER characters in ``text`` to its decimal value and its size
+    (exact constructions at depth 3 write rationals of ~10^4 digits; ``--json`` and the candidate file keep them)."""
+    def short(m):
+        s = m.group(0)
+        if len(s) <= LONG_NUMBER:
+            return s
+        num, _, den = s.partition("/")
+        value = fmpq(fmpz(num), fmpz(den or "1"))
+        return f"{decimal_str(value, 12)} <exact, {len(s)} chars>"
+    return _LONG.sub(short, text)
 
 
 def fmt_value(x) -> str:
@@ -37,8 +57,10 @@ def fmt_value(x) -> str:
         lo, hi = ball_bounds(x)
         return f"[{decimal_str(lo, 17)}, {decimal_str(hi, 17)}]"
     if hasattr(x, "q"):
+        if len(str(x)) > LONG_NUMBER:
+            return abbreviate(str(x))
         return str(x) if x.q == 1 else f"{x} (~{decimal_str(x, 12)})"
-    return str(x)
+    return abbreviate(str(x))
 
 
 def print_certificate(cert) -> None:
@@ -61,7 +83,7 @@ def print_certificate(cert) -> None:
         console.print(f"method: {cert.method}")
     console.print("steps:")
     for k, r in enumerate(cert.reasons, 1):
-        console.print(f"  {k}. {r}", markup=False)
+        console.print(f"  {k}. {abbreviate(r)}", markup=False)
 
 
 def loss_text(problem, point):

@@ -63,6 +63,23 @@ sigma''(z_ij) h_i h_i^T is of the same order eta^2 as its J^T J block, so no eta
 every eta from 1/4 to 1/1024; with the check off, the exact path finds a descent direction). The construction then
 raises C5; nothing uncertified is returned.
 
+Route sdp (polynomial and smooth units, two or more hidden layers, P <= SDP_MAX_P; the default there). The weak
+unit fixes the direction of r; instead, r ranges over all of (range J)^perp = span N. In coordinates z on a complement
+of the symmetry tangents where J^T J = I (whitening by the SVD of the column-equilibrated J), the Hessian is
+2c (I + E~(N c)) with E~ linear in c. For each witness theta* (weak-unit variants and independent random points, the
+largest off-range part first) a semidefinite program (cvxpy; Clarabel, or SCS above SDP_DENSE_MAX)
+    maximise t  subject to  I + E~(N c) >= t I,   -delta . N c >= kappa |delta|^2 / 2   (kappa = 3/2)
+chooses c: the witness holds with margin and the curvature of every unit is cancelled as far as the normal space
+allows (with n d_L ~ 4 (P - dim T) + 20 samples, N - rank J ~ 3 (P - dim T), the float margin t is typically > 0.5).
+Then, as before, r is projected exactly into the left null space of J (C3) and C4 is checked exactly; polynomial
+units are accepted only on an exactly positive definite Hessian, smooth units go to the interval path. For
+polynomial units at two or more hidden layers the pre-activations of every layer are scaled to unit spread (the
+composed polynomial of degree k^(L-1) is otherwise too ill-conditioned). Measured (z + z^3/3, seed 0): 3-2-2-1,
+2-3-3-1 and 3-3-3-1 strict and not global by the exact path; 4-2-2-2-1 (degree 27 in x) also, with ~10^4-digit
+labels (the exact numbers of a depth-3 polynomial network). A degree-2 polynomial has extra continuous symmetries
+(a shifted quadratic rescales about its vertex; the last quadratic layer has an orthogonal group), which
+:mod:`spurious.symmetries` does not list, so such points are never certified strict.
+
 The exact Jacobian is the one forward pass's (:func:`spurious.arithmetic.passes.jacobian`).
 """
 
@@ -98,15 +115,18 @@ MIN_SV_RATIO = 1e-6
 SMOOTH_POINTS = 6
 FULL_MAX_P = 40
 FULL_HALVINGS = 3  # E(r) ~ 0 there: eta hardly matters
+ROUTES = ("auto", "weak-unit", "sdp")
 RESIDUAL_SHRINK = (1, fmpq(3, 4), fmpq(5, 8))  # alpha is 2x the witness threshold: C4 holds down to 1/2
 SMOOTH_GAIN = 3  # larger pre-activations: more nonlinear units, a better-conditioned Jacobian
 
 
-def default_samples(widths, activation) -> int:
+def default_samples(widths, activation, sdp=None) -> int:
     """n with n d_L well above P - dim T + (weak-unit curvature features): room for the witness and a
     well-conditioned J^T J."""
     net = Network.make(tuple(widths), activation)
     free = net.num_params - _symmetry_dim(net)
+    if _sdp_route(net) if sdp is None else sdp:  # (range J)^perp of dimension ~ 3 (P - dim T): room for the SDP to cancel curvature
+        return math.ceil((4 * free + 20) / widths[-1])
     if _full_cancellation(net):
         P = net.num_params
         return math.ceil((P * (P + 1) // 2 + P + 30) / widths[-1])
@@ -174,6 +194,14 @@ def _random_point(net, X, rng, eta):
                 row[0] = fmpq(1, 2)
         act = net.activations[l - 1]
         Z0 = np.array([[fmpq_to_float(w) for w in row] for row in W]) @ H
+        if act.kind == "polynomial" and net.depth >= 3:  # pre-activations of unit spread at every depth: the
+            # composed polynomial stays well-conditioned (otherwise degree k^(L-1) terms dominate or vanish)
+            W = [[_round(w / max(float(np.std(Z0[k])), 1e-3), 16) for w in map(fmpq_to_float, row)]
+                 for k, row in enumerate(W)]
+            for row in W:
+                if all(w == 0 for w in row):
+                    row[0] = fmpq(1, 2)
+            Z0 = np.array([[fmpq_to_float(w) for w in row] for row in W]) @ H
         b = [_centre(act) - _round(np.quantile(Z0[k], rng.uniform(0.2, 0.8)), 16) + fmpq(1, 257)
              for k in range(dout)]
         layers.append((W, b))
@@ -301,9 +329,9 @@ def _exact_tangents(net, layers):
 
 
 # the construction -----------------------------------------------------------------------------------------------
-def planted(*, widths=(2, 3, 3, 1), activation="relu", n=None, seed=0, eta="1/4", residual="1"):
+def planted(*, widths=(2, 3, 3, 1), activation="relu", n=None, seed=0, eta="1/4", residual="1", route="auto"):
     """A planted strict, non-global local minimum (see the module docstring for the route and its conditions)."""
-    return plant(widths=widths, activation=activation, n=n, seed=seed, eta=eta, residual=residual)
+    return plant(widths=widths, activation=activation, n=n, seed=seed, eta=eta, residual=residual, route=route)
 
 
 def _widths(widths):
@@ -321,8 +349,11 @@ def _widths(widths):
     return widths
 
 
-def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1", check_curvature=True):
-    """Build the planted candidate. ``residual`` scales r after it is chosen (1: as chosen); with
+def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1", route="auto",
+          check_curvature=True, deadline=None):
+    """Build the planted candidate. ``route`` chooses r: ``weak-unit``, ``sdp`` (polynomial and smooth units) or
+    ``auto`` (:func:`_sdp_route`). ``deadline`` (a ``time.monotonic()`` value): stop with an InputError once it has
+    passed (checked between points, witnesses and exact checks). ``residual`` scales r after it is chosen (1: as chosen); with
     ``check_curvature=False`` condition C5 is not enforced (for soundness tests: such points must never verify as
     minima unless they are)."""
     widths = _widths(widths)
@@ -335,10 +366,16 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
     scale = rational_param(residual, "residual", positive=True)
     net = Network.make(widths, act)
     P = net.num_params
+    if route not in ROUTES:
+        raise InputError(f"planted: route must be one of {', '.join(ROUTES)}, got {route!r}")
+    sdp = _sdp_route(net) if route == "auto" else route == "sdp"
+    if sdp and act.kind == "piecewise_linear":
+        raise InputError("planted: route sdp is for polynomial and smooth units (piecewise-linear: E(r) has no "
+                         "curvature to cancel; use the weak-unit route)")
     if P > MAX_PARAMS:
         raise InputError(f"planted: at most {MAX_PARAMS} parameters, got {P}")
     tdim = _symmetry_dim(net)
-    n = default_samples(widths, act) if n is None else int_param(n, "n", 1, 5000)
+    n = default_samples(widths, act, sdp) if n is None else int_param(n, "n", 1, 5000)
     if n * widths[-1] <= P - tdim:
         raise InputError(f"planted: condition C2 violated: need n d_L > P - dim T = {P - tdim} samples x outputs, "
                          f"got n = {n}")
@@ -352,11 +389,14 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
                              f"{P - tdim} for any data; use wider inputs, more depth or a higher degree")
     rng = np.random.default_rng(seed)
     X = _random_inputs(n, widths[0], rng)
+    if sdp:
+        return _plant_by_sdp(net, act, X, rng, seed, eta, scale, n, check_curvature, deadline)
     fl, result, failed = None, None, "C2"
     eta0 = eta
     smooth = act.kind == "smooth"
     tries = POLY_POINT_TRIES if act.kind == "polynomial" else POINT_TRIES
     for _ in range(tries):  # C2 fails when too few activation regions carry samples: draw another point
+        _check_deadline(deadline)
         layers = _random_point(net, X, rng, eta0)
         fl = fl or _Float(net, X, layers)
         if smooth:  # the interval proof needs a well-conditioned Hessian: keep the best of a few points
@@ -368,6 +408,7 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
         halvings = (FULL_HALVINGS if _full_cancellation(net) else POLY_HALVINGS if act.kind == "polynomial"
                     else MAX_HALVINGS)
         for _ in range(halvings):
+            _check_deadline(deadline)
             layers = _with_eta(layers, eta)
             # polynomial units: the float C5 estimate may reject, but only the exact Hessian accepts
             exact_c5 = act.kind == "polynomial" and check_curvature
@@ -395,6 +436,13 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
         raise InputError(f"planted: condition C5 violated: the {how} failed for every point tried (eta halved "
                          f"down to {eta})")
     return _candidate(net, act, X, layers, result, seed, eta, scale, n)
+
+
+def _check_deadline(deadline):
+    import time
+
+    if deadline is not None and time.monotonic() > deadline:
+        raise InputError("planted: stopped at the time budget before a point passed every condition")
 
 
 def _exactly_accepted(net, act, X, layers, res, seed, eta, scale, n):
@@ -594,8 +642,10 @@ def _candidate(net, act, X, layers, res, seed, eta, scale, n):
             "notes": ("point chosen first; labels Y = f(X; point) - r with r in the left null space of the Jacobian "
                       + ("(exact: an exact critical point)" if act.exact else
                          "(float64, labels rounded: a rational point near a true critical point)")
-                      + f"; weak unit: last hidden layer unit 0, outgoing weight {eta}; witness: its incoming "
-                      "weights replaced")}
+                      + ("; r chosen by an SDP (curvature cancelled on (range J)^perp); witness: another point"
+                         if res.get("features", True) is False else
+                         f"; weak unit: last hidden layer unit 0, outgoing weight {eta}; witness: its incoming "
+                         "weights replaced"))}
     meta.update(info)
     return Candidate(problem, point, witness, meta)
 
@@ -627,7 +677,7 @@ def _exact_labels(net, X, layers, res, scale):
         raise InputError(f"planted: condition C2 violated: rank J < P - dim T = {need} (exact); try another seed or "
                          "more samples") from None
     perp = uq - Jc * coef
-    K = _exact_curvature_features(net, X, layers)
+    K = _exact_curvature_features(net, X, layers) if res.get("features", True) else []
     if K:  # r orthogonal to the weak units' curvature features too (exactly): their curvature blocks vanish
         A = fmpq_mat([list(row[c] for c in cols) + list(k) for row, k in zip(J, K)])
         try:
@@ -680,6 +730,112 @@ def _simple_rational(x):
     return fmpq(math.ceil(x * den), den)
 
 
+
+# polynomial units, two or more hidden layers: the residual by a small SDP --------------------------------------------
+SDP_WITNESSES = 4      # SDPs solved per point (witnesses with the largest off-range part first)
+SDP_RANDOM_WITNESSES = 8
+SDP_KAPPA = 1.5        # witness margin: -delta . r >= kappa |delta|^2 / 2 (C4 survives shrinking r to 1/kappa)
+SDP_MAX_P = 200       # a (P - dim T)-square LMI
+SDP_DENSE_MAX = 60    # interior point (Clarabel) up to this LMI size, first-order (SCS) above
+SDP_CHUNK = 64        # samples per batch of per-sample Hessians
+SDP_MIN_MARGIN = 1e-2  # float estimate of lambda_min(I + E~(r)) needed before the exact Hessian is tried
+
+
+def _sdp_route(net) -> bool:
+    """Polynomial and smooth units with two or more hidden layers: the weak-unit witness fails there (module
+    docstring, (b)), and the residual is chosen by :func:`_sdp_residuals` instead."""
+    return net.depth >= 3 and net.activations[0].kind in ("polynomial", "smooth") and net.num_params <= SDP_MAX_P
+
+
+def _plant_by_sdp(net, act, X, rng, seed, eta, scale, n, check_curvature, deadline=None):
+    """Points and witnesses are drawn as in the weak-unit route; r is the SDP's; acceptance is the exact Hessian."""
+    P, tdim = net.num_params, _symmetry_dim(net)
+    failed = "C2"
+    for _ in range(POLY_POINT_TRIES):
+        _check_deadline(deadline)
+        layers = _random_point(net, X, rng, eta)
+        fl = _Float(net, X, layers)
+        if act.kind == "smooth":  # the interval proof needs a well-conditioned Hessian: the best of a few points
+            layers = _best_conditioned(net, X, fl, rng, eta, layers)
+        red = _reduced(net, fl.jacobian(layers), layers)
+        if red is None:
+            continue
+        witnesses = [_with_eta(w, eta) for w in _weak_unit_variants(net, X, layers, rng)]
+        witnesses += [_random_point(net, X, rng, fmpq(1)) for _ in range(SDP_RANDOM_WITNESSES)]
+        failed = "C5"
+        for res in _sdp_residuals(net, fl, layers, witnesses, red, deadline):
+            _check_deadline(deadline)
+            if not check_curvature or not act.exact:  # smooth units: the interval path is the judge
+                return _candidate(net, act, X, layers, res, seed, eta, scale, n)
+            cand = _exactly_accepted(net, act, X, layers, res, seed, eta, scale, n)
+            if cand is not None:
+                return cand
+    if failed == "C2":
+        raise InputError(f"planted: condition C2 violated: rank J < P - dim T = {P - tdim} (or J too ill-conditioned "
+                         f"to choose r) for {POLY_POINT_TRIES} random points; try more samples (n) or another seed")
+    raise InputError("planted: condition C5 violated: no residual found by the SDP keeps the exact Hessian positive "
+                     f"definite off the symmetry orbit ({POLY_POINT_TRIES} points tried); try more samples (n) or "
+                     "another seed")
+
+
+def _sdp_residuals(net, fl, layers, witnesses, red, deadline=None):
+    """Residuals r in (range J)^perp chosen by semidefinite programming (float; the exact Hessian decides).
+
+    In coordinates z on a complement of the symmetry tangents in which J^T J = I (whitening by the SVD of J), the
+    Hessian is 2c (I + E~(r)) with E~ linear in r; r = N c, N an orthonormal basis of (range J)^perp. For a witness
+    with output change delta: maximise t subject to I + E~(N c) >= t I and -delta . N c >= kappa |delta|^2 / 2 (the
+    witness has lower loss with margin), with a small penalty on |c| so that directions that change neither E~ nor the
+    witness gain are not inflated. Unlike the weak-unit route this can cancel the curvature of every unit at once;
+    it needs many samples (N - rank J well above the k(k+1)/2 entries of E~). Yields candidate dicts for
+    :func:`_candidate`, best margin first, only those with margin >= SDP_MIN_MARGIN."""
+    import cvxpy as cp
+    from torch.func import hessian
+
+    d, Q, S, Vt = red
+    Wh = ((Q @ Vt.T) / S) / d[:, None]                      # P x k: J Wh has orthonormal columns
+    k = Wh.shape[1]
+    J, F = fl.jacobian(layers), fl.outputs(layers)
+    U, _, _ = np.linalg.svd(J, full_matrices=True)
+    Nb = U[:, k:]                                          # (range J)^perp (rank J = k: C2, float)
+    if Nb.shape[1] == 0:
+        return
+    A = np.zeros((Nb.shape[1], k, k))                      # c -> vec E~(N c), from per-sample Hessians in chunks
+    theta, d_out = fl.theta(layers), net.widths[-1]
+    for i0 in range(0, len(fl.Xq), SDP_CHUNK):
+        Xc = fl.X[i0:i0 + SDP_CHUNK]
+        Hs = hessian(lambda th: fl.model.forward(th, Xc).reshape(-1))(theta).numpy()  # chunk x P x P
+        A += np.einsum("ij,ipq,pa,qb->jab", Nb[i0 * d_out:(i0 + len(Xc)) * d_out], Hs, Wh, Wh, optimize=True)
+    A = A.reshape(Nb.shape[1], k * k)
+    found = []
+    deltas = [(wl, fl.outputs(wl) - F) for wl in witnesses]
+    deltas = [(wl, dl, Nb.T @ dl) for wl, dl in deltas if np.all(np.isfinite(dl))]
+    deltas.sort(key=lambda t: -np.linalg.norm(t[2]) / max(np.linalg.norm(t[1]), 1e-300))
+    for wl, dl, g in deltas[:SDP_WITNESSES]:
+        _check_deadline(deadline)
+        if np.linalg.norm(g) < 1e-9 * np.linalg.norm(dl):
+            continue
+        # only directions that act on E~ or on the witness gain: the row space of [A^T; g]
+        _, sv, Vr = np.linalg.svd(np.vstack([A.T, g[None, :]]), full_matrices=False)
+        B = Vr[sv > 1e-12 * sv[0]].T                         # m x p
+        need = SDP_KAPPA * float(dl @ dl) / 2
+        rmin = need / np.linalg.norm(g)
+        z, t = cp.Variable(B.shape[1]), cp.Variable()
+        M = cp.reshape((A.T @ B) @ z, (k, k), order="C")
+        cons = [np.eye(k) + (M + M.T) / 2 - t * np.eye(k) >> 0, -(g @ B) @ z >= need]
+        try:
+            cp.Problem(cp.Maximize(t - 1e-4 * cp.norm(z, 2) / rmin), cons).solve(
+                solver="CLARABEL" if k <= SDP_DENSE_MAX else "SCS")
+        except cp.error.SolverError:
+            continue
+        if z.value is None or t.value is None or not t.value >= SDP_MIN_MARGIN:
+            continue
+        r = Nb @ (B @ z.value)
+        found.append((float(t.value), {"witness": wl, "alpha": 1.0, "u": -r, "r_float": r, "F_float": F,
+                                       "features": False, "sdp_margin": float(t.value)}))
+    for _, res in sorted(found, key=lambda f: -f[0]):
+        yield res
+
+
 FAMILY = dict(
     name="planted",
     reference=REFERENCE,
@@ -695,7 +851,9 @@ FAMILY = dict(
             Param("eta", "1/4", "> 0 (halved until the curvature check holds)", "outgoing weight of the weak unit",
                   kind="rational", min="0"),
             Param("residual", "1", "> 0", "scale of the residual r after it is chosen (1: as chosen)",
-                  kind="rational", min="0")),
+                  kind="rational", min="0"),
+            Param("route", "auto", "auto, weak-unit or sdp", "how r is chosen (auto: sdp for polynomial and smooth "
+                  "units at >= 2 hidden layers, P <= 200)", kind="choice", choices=ROUTES)),
     function=planted,
     covers=lambda widths, activation: len(widths) >= 3 and not activation.is_linear,
 )
