@@ -230,6 +230,28 @@ def _maybe_fail(spec, index):
         raise RuntimeError(f"simulated lost worker on chunk {index}")
 
 
+_HEAP_KEPT = []
+
+
+def _keep_freed_memory():
+    """glibc only, once per process: serve allocations up to 32 MB from the heap and keep freed heap memory
+    (mallopt M_MMAP_THRESHOLD, M_TRIM_THRESHOLD). The batched optimisers allocate and free arrays of ~1 MB every
+    iteration; by default each goes back to the kernel and every new one page-faults in again, which on a virtual
+    machine costs as much as the arithmetic (measured: Safran-Shamir k = 20, 125 starts, 9.9 -> 4.0 ms per
+    gradient). Memory is not returned to the system while a search runs in this process."""
+    if _HEAP_KEPT:
+        return
+    _HEAP_KEPT.append(True)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 * 2**20)   # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 256 * 2**20)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):  # not glibc: leave the allocator alone
+        pass
+
+
 def run_chunk(spec: SearchSpec, index: int) -> ChunkResult:
     """Optimise, polish and cluster the starts of chunk ``index`` (module-level: runs in any worker)."""
     import torch
@@ -243,6 +265,7 @@ def run_chunk(spec: SearchSpec, index: int) -> ChunkResult:
     with _CHUNK_LOCK:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # one process per core; small batched ops lose badly to thread contention
+        _keep_freed_memory()
         try:
             r = _run_chunk(spec, index, t0)
             r.cpu_seconds = time.process_time() - c0

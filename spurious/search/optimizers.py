@@ -66,7 +66,7 @@ class TeacherReluLoss(BatchedLoss):
         self.k, self.n = k, n
         self.V_np = self.V.numpy()
         self.nv = np.sqrt((self.V_np ** 2).sum(1))
-        iv = np.divide(1.0, self.nv, out=np.zeros_like(self.nv), where=self.nv > 0)
+        self.inv_nv = iv = np.divide(1.0, self.nv, out=np.zeros_like(self.nv), where=self.nv > 0)
         c = np.clip(self.V_np @ self.V_np.T * iv[:, None] * iv[None, :], -1.0, 1.0)
         self.const = float((np.outer(self.nv, self.nv) * (np.sqrt(1 - c * c) + (math.pi - np.arccos(c)) * c)).sum()
                            / (2 * math.pi))   # sum_ij K(v_i, v_j)
@@ -80,32 +80,45 @@ class TeacherReluLoss(BatchedLoss):
     def numpy_grad(self, x, value=True, grad=True):
         """(gradient, value) in numpy float64 of a batch x (S, k * n or k, n); either may be skipped (None).
 
-        All rows of W against the stack Y = [W; V] at once: K(w_i, y_c) with weight +1 (student) or -2 (teacher),
-        a zero unit (or parallel pair) has cosine 0 like the torch formulas of :meth:`_hess`."""
-        S = x.shape[0]
-        W = x.reshape(S, self.k, self.n)
-        q = self.V_np.shape[0]
-        Y = np.concatenate([W, np.broadcast_to(self.V_np, (S, q, self.n))], axis=1)
+        All rows of W against the stack Y = [W; V] at once: K(w_i, y_c) with weight +1 (student) or -2 (teacher);
+        a zero unit (or parallel pair) has cosine 0 like the torch formulas of :meth:`_hess`. Few, in-place
+        numpy operations: late in a GD run the batch is a handful of slow starts and the cost is per operation."""
+        S, k, n, q = x.shape[0], self.k, self.n, self.V_np.shape[0]
+        W = x.reshape(S, k, n)
+        Y = np.empty((S, k + q, n))
+        Y[:, :k], Y[:, k:] = W, self.V_np
         nw = np.sqrt(np.einsum("skn,skn->sk", W, W))
-        ny = np.concatenate([nw, np.broadcast_to(self.nv, (S, q))], axis=1)
-        iw = np.divide(1.0, nw, out=np.zeros_like(nw), where=nw > 0)
-        iy = np.concatenate([iw, np.broadcast_to(np.divide(1.0, self.nv, out=np.zeros_like(self.nv),
-                                                           where=self.nv > 0), (S, q))], axis=1)
+        iy = np.empty((S, k + q))
+        np.divide(1.0, nw, out=iy[:, :k], where=nw > 0)
+        iy[:, :k][nw == 0] = 0.0
+        iy[:, k:] = self.inv_nv
+        iw = iy[:, :k]
         C = W @ Y.transpose(0, 2, 1)
         C *= iw[:, :, None]
         C *= iy[:, None, :]
         np.clip(C, -1.0, 1.0, out=C)
         T = np.arccos(C)
-        Sn = np.sqrt(np.maximum(1.0 - C * C, 0.0))
-        sign = np.concatenate([np.ones(self.k), np.full(q, -1.0)])
+        Sn = np.multiply(C, C)
+        np.subtract(1.0, Sn, out=Sn)
+        np.maximum(Sn, 0.0, out=Sn)
+        np.sqrt(Sn, out=Sn)
+        nys = np.empty((S, k + q))   # |y_c| sign_c
+        nys[:, :k], nys[:, k:] = nw, -self.nv
         g = v = None
-        if grad:   # d/dw_i: 2 sum_c sign_c (|y_c| sin t_ic w_i/|w_i| + (pi - t_ic) y_c) / (2 pi)
-            a = Sn @ (ny * sign)[:, :, None]
-            g = ((a * iw[:, :, None]) * W + ((math.pi - T) * sign) @ Y) / math.pi
-            g = g.reshape(x.shape)
         if value:  # sum_ij K(w_i, w_j) - 2 sum_im K(w_i, v_m) + sum K(v, v)
-            inner = np.einsum("skc,sc->sk", Sn + (math.pi - T) * C, ny * np.where(sign > 0, 1.0, -2.0))
-            v = np.einsum("sk,sk->s", inner, nw) / (2 * math.pi) + self.const
+            K = (math.pi - T) * C
+            K += Sn
+            K[:, :, k:] *= 2.0
+            v = np.einsum("skc,sc,sk->s", K, nys, nw) / (2 * math.pi) + self.const
+        if grad:   # d/dw_i: 2 sum_c sign_c (|y_c| sin t_ic w_i/|w_i| + (pi - t_ic) y_c) / (2 pi)
+            a = Sn @ nys[:, :, None]
+            a *= iw[:, :, None]
+            np.subtract(math.pi, T, out=T)
+            T[:, :, k:] *= -1.0
+            g = T @ Y
+            g += a * W
+            g *= 1 / math.pi
+            g = g.reshape(x.shape)
         return g, v
 
     def grad(self, x):
@@ -200,15 +213,21 @@ def _gd(fns, x, lr, max_iter, gtol, stop=None):
             break
         g, v = grad(xa)
         gn = np.sqrt(np.einsum("sp,sp->s", g, g))
-        with np.errstate(invalid="ignore"):
-            bad = ~np.isfinite(gn) | (gn > 1e4) | (False if v is None else ~np.isfinite(v))
-        done = (gn <= gtol) & ~bad
+        bad = ~(gn <= 1e4)                      # also NaN and inf
+        if v is not None:
+            bad |= ~np.isfinite(v)
+        done = gn <= gtol
         if bad.any():
+            done &= ~bad
             xa = np.where(bad[:, None], x0[ids], xa - (steps * ~done)[:, None] * np.where(bad[:, None], 0.0, g))
             steps = np.where(bad, steps / 2, steps)
-        else:
+            ia += ~done
+        elif done.any():
             xa -= (steps * ~done)[:, None] * g
-        ia += ~done
+            ia += ~done
+        else:
+            xa -= steps[:, None] * g
+            ia += 1
         if done.any():
             out[ids[done]], iters[ids[done]] = xa[done], ia[done]
             keep = ~done
