@@ -2,16 +2,18 @@
 certified by the interval path.
 
     python benchmarks/bench_safran_shamir_table.py --k 6..20 --starts 500 --optimizer gd --workers 2 \
-        --out ss-gd.jsonl
+        --chunk-size 250 --out ss-gd.jsonl
     python benchmarks/bench_safran_shamir_table.py --k 6..20 --starts 500 --optimizer lbfgs --workers 2 \
-        --out ss-lbfgs.jsonl
+        --chunk-size 125 --out ss-lbfgs.jsonl
 
 Protocol of the paper: k = n, teacher = identity (output weights fixed to 1), Gaussian inputs; W = randn(k, n) /
 sqrt(k) (our starts: N(0, 1/fan_in), fan_in = n = k); plain gradient descent with step 0.1 on their
 F = E(f - g)^2 / 2 = our loss / 2, i.e. step 0.05 on our loss; stop when 2 pi ||dF/dw_i|| <= 1e-9 for every
 neuron i, which ||grad(our loss)|| <= 2e-9 / (2 pi) implies (a slightly stricter test); an end point is "bad" when
 F >= 1e-3. There is no silent iteration cap: --max-iter (default 10^6) is reported, and every start that has not
-met the stopping rule by then is counted as unconverged. L-BFGS runs to the same gradient tolerance.
+met the stopping rule by then is counted as unconverged (whatever the Newton polish that follows would make of
+it). L-BFGS runs to the same gradient tolerance. Plain GD runs all starts of a chunk as one numpy batch with the
+closed-form gradient (converged starts leave the batch; :func:`spurious.search.optimizers._gd`).
 With --handoff G (e.g. 1e-6) the optimiser stops at gradient norm G instead and Newton steps on the closed-form
 Hessian finish to the paper's tolerance (quadratic convergence): the basin is the optimiser's, Newton only polishes;
 an end point still above the tolerance after the polish counts as unconverged. L-BFGS also stops a start whose loss
@@ -20,8 +22,10 @@ has not decreased beyond rounding for 100 iterations (judged by its final gradie
 Each k is one search (chunked, --workers processes); its row is appended to --out as one JSON line as soon as it
 is done, and a rerun skips the k already in --out (resumable). Per row: starts, unconverged, hits in certified
 spurious minima, hits in spurious end points left numerical (the goal is none), families (F, hits, certified),
-and seconds spent in optimisation (incl. polish and clustering) and in verification. The table is printed at the
-end (markdown).
+and seconds spent in optimisation (incl. polish and clustering) and in verification, CPU seconds of the chunks
+(whatever process ran them) and of this process outside them (merging, verification), the most iterations of a
+start, and whether the zero-loss (teacher) cluster was certified global (exactly, at the permuted teacher: see
+:func:`spurious.search.multistart.zero_loss_certificate`). The table is printed at the end (markdown).
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ def run_k(k, args):
         f["hits"] += m.hits
         f["entries"] += 1
         f["certified"] += int(m.certified_spurious)
+        if m.certificate is not None:
+            f.setdefault("proofs", sorted({f"{m.certificate.verdict} ({m.certificate.rigor}): {m.certificate.method}"}))
     return {"k": k, "optimizer": args.optimizer, "starts": res.starts_done, "requested": args.starts,
             "complete": res.complete, "unconverged": res.unconverged, "max_iter": args.max_iter,
             "certified_hits": sum(m.hits for m in bad if m.certified_spurious),
