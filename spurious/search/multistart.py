@@ -277,7 +277,7 @@ def run_chunk(spec: SearchSpec, index: int) -> ChunkResult:
 def _run_chunk(spec, index, t0):
     import torch
 
-    from .optimizers import polish, run_optimizer
+    from .optimizers import min_eigenvalues, polish, run_optimizer
 
     m = model_for(spec)
     lo, hi = spec.chunk_range(index)
@@ -297,16 +297,20 @@ def _run_chunk(spec, index, t0):
     unfinished = int((~finished).sum())
     lo_hi = len(starts)
     if lo_hi:
-        x, f, gn, lam = polish(m.fns, x, spec.polish_steps)
-        x, f, gn, lam = (t.detach().numpy() for t in (x, f, gn, lam))
+        x, f, gn, _ = polish(m.fns, x, spec.polish_steps, eigenvalues=False)
+        x, f, gn = (t.detach().numpy() for t in (x, f, gn))
     else:
-        x, f, gn, lam = np.zeros((0, m.P)), np.zeros(0), np.zeros(0), np.zeros(0)
+        x, f, gn = np.zeros((0, m.P)), np.zeros(0), np.zeros(0)
     finite = np.isfinite(f) & np.isfinite(gn) & np.all(np.isfinite(x), axis=1)
     # converged: a critical point to float precision, or (numerically) zero loss, the least value of the squared
     # loss, where the gradient can stall at ~1e-7 (kernel formulas lose digits at parallel unit pairs)
     conv = finite & ~capped & ((gn <= spec.converged_tol * np.maximum(1.0, np.abs(f))) | (np.abs(f) <= ZERO_LOSS))
     idx = np.nonzero(conv)[0]
-    clusters = cluster_points(m, [(x[i], f[i], int(starts[i]), 1, gn[i], lam[i]) for i in idx], spec.cluster_tol)
+    clusters = cluster_points(m, [(x[i], f[i], int(starts[i]), 1, gn[i], math.nan) for i in idx], spec.cluster_tol)
+    if clusters:  # the smallest Hessian eigenvalue of the representatives only (the rest are never reported)
+        lam = min_eigenvalues(m.fns, torch.as_tensor(np.array([c.theta for c in clusters]))).numpy()
+        for c, v in zip(clusters, lam):
+            c.min_eigenvalue = float(v)
     fb = np.where(finite, f, np.inf)
     b = int(np.argmin(fb)) if finite.any() else 0
     return ChunkResult(index=index, n=lo_hi, unfinished=unfinished,
