@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch.func import hessian, vmap
 
@@ -58,47 +59,72 @@ class TeacherReluLoss(BatchedLoss):
     solve by Cholesky instead of an eigendecomposition (``nondegenerate``)."""
 
     nondegenerate = True
+    HESS_BLOCK = 2**19  # entries of the largest (starts, k, k, n, n) temporary of the Hessian
 
     def __init__(self, loss, teacher_rows, k, n):
         super().__init__(loss)
         self.V = torch.as_tensor(teacher_rows, dtype=torch.float64)
         self.k, self.n = k, n
-        self.const = float(self._pair(self.V[None], self.V[None])[0].sum())
+        self.V_np = self.V.numpy()
+        self.nv = np.sqrt((self.V_np ** 2).sum(1))
+        self.inv_nv = iv = np.divide(1.0, self.nv, out=np.zeros_like(self.nv), where=self.nv > 0)
+        c = np.clip(self.V_np @ self.V_np.T * iv[:, None] * iv[None, :], -1.0, 1.0)
+        self.const = float((np.outer(self.nv, self.nv) * (np.sqrt(1 - c * c) + (math.pi - np.arccos(c)) * c)).sum()
+                           / (2 * math.pi))   # sum_ij K(v_i, v_j)
         # teacher V = I: the loss is invariant under permutations of the input coordinates (search clustering)
         self.input_permutations = bool(self.V.shape[0] == self.V.shape[1]
                                        and torch.equal(self.V, torch.eye(self.V.shape[0], dtype=self.V.dtype)))
         self.generic_value, self.generic_hess = self.value, self.hess
-        self.value = lambda x: self._grad_value(x.detach())[1]
+        self.value = lambda x: torch.from_numpy(self.numpy_grad(_flat_numpy(x), grad=False)[1])
         self.hess = self._hess
 
-    @staticmethod
-    def _pair(A, B):
-        """K(a_i, b_j) (S, p, q) and the gradient factors for rows of A (S, p, n) against B (S or 1, q, n)."""
-        na, nb = A.norm(dim=2), B.norm(dim=2)
-        dot = A @ B.transpose(1, 2)
-        denom = na[:, :, None] * nb[:, None, :]
-        c = torch.where(denom > 0, dot / torch.where(denom > 0, denom, 1.0), 0.0).clamp(-1.0, 1.0)
-        t = torch.arccos(c)
-        sin = torch.sqrt(torch.clamp(1.0 - c * c, min=0.0))
-        K = denom * (sin + (math.pi - t) * c) / (2 * math.pi)
-        return K, na, nb, sin, t
+    def numpy_grad(self, x, value=True, grad=True):
+        """(gradient, value) in numpy float64 of a batch x (S, k * n or k, n); either may be skipped (None).
 
-    def _grad_value(self, x):
-        W = x.reshape(x.shape[0], self.k, self.n)
-        V = self.V[None].expand(x.shape[0], -1, -1)
-        Kww, na, _, sin_w, t_w = self._pair(W, W)
-        Kwv, _, nv, sin_v, t_v = self._pair(W, V)
-        value = Kww.sum((1, 2)) - 2 * Kwv.sum((1, 2)) + self.const
-        unit = torch.where(na[:, :, None] > 0, W / torch.where(na > 0, na, 1.0)[:, :, None], 0.0)
-
-        def g(sin, t, nb, B):  # sum_j (|b_j| sin t_ij  w_i/|w_i| + (pi - t_ij) b_j) / (2 pi)
-            return ((sin * nb[:, None, :]).sum(2)[:, :, None] * unit + (math.pi - t) @ B) / (2 * math.pi)
-
-        grad = 2 * g(sin_w, t_w, na, W) - 2 * g(sin_v, t_v, nv, V)
-        return grad.reshape(x.shape), value
+        All rows of W against the stack Y = [W; V] at once: K(w_i, y_c) with weight +1 (student) or -2 (teacher);
+        a zero unit (or parallel pair) has cosine 0 like the torch formulas of :meth:`_hess`. Few, in-place
+        numpy operations: late in a GD run the batch is a handful of slow starts and the cost is per operation."""
+        S, k, n, q = x.shape[0], self.k, self.n, self.V_np.shape[0]
+        W = x.reshape(S, k, n)
+        Y = np.empty((S, k + q, n))
+        Y[:, :k], Y[:, k:] = W, self.V_np
+        nw = np.sqrt(np.einsum("skn,skn->sk", W, W))
+        iy = np.empty((S, k + q))
+        np.divide(1.0, nw, out=iy[:, :k], where=nw > 0)
+        iy[:, :k][nw == 0] = 0.0
+        iy[:, k:] = self.inv_nv
+        iw = iy[:, :k]
+        C = W @ Y.transpose(0, 2, 1)
+        C *= iw[:, :, None]
+        C *= iy[:, None, :]
+        np.clip(C, -1.0, 1.0, out=C)
+        T = np.arccos(C)
+        Sn = np.multiply(C, C)
+        np.subtract(1.0, Sn, out=Sn)
+        np.maximum(Sn, 0.0, out=Sn)
+        np.sqrt(Sn, out=Sn)
+        nys = np.empty((S, k + q))   # |y_c| sign_c
+        nys[:, :k], nys[:, k:] = nw, -self.nv
+        g = v = None
+        if value:  # sum_ij K(w_i, w_j) - 2 sum_im K(w_i, v_m) + sum K(v, v)
+            K = (math.pi - T) * C
+            K += Sn
+            K[:, :, k:] *= 2.0
+            v = np.einsum("skc,sc,sk->s", K, nys, nw) / (2 * math.pi) + self.const
+        if grad:   # d/dw_i: 2 sum_c sign_c (|y_c| sin t_ic w_i/|w_i| + (pi - t_ic) y_c) / (2 pi)
+            a = Sn @ nys[:, :, None]
+            a *= iw[:, :, None]
+            np.subtract(math.pi, T, out=T)
+            T[:, :, k:] *= -1.0
+            g = T @ Y
+            g += a * W
+            g *= 1 / math.pi
+            g = g.reshape(x.shape)
+        return g, v
 
     def grad(self, x):
-        return self._grad_value(x.detach())
+        g, v = self.numpy_grad(_flat_numpy(x))
+        return torch.from_numpy(g), torch.from_numpy(v)
 
     def _hess(self, x):
         """Batched Hessian (S, P, P) in the flat order of x (row-major W): diagonal blocks
@@ -106,6 +132,9 @@ class TeacherReluLoss(BatchedLoss):
         NaN where a formula divides by zero (a zero unit, a parallel pair), like the formulas."""
         x = x.detach()
         S, k, n = x.shape[0], self.k, self.n
+        block = max(1, self.HESS_BLOCK // (k * k * n * n))
+        if S > block:  # a few starts at a time: the S k^2 n^2 temporaries stay in cache (k = 20: 1.8x faster)
+            return torch.cat([self._hess(x[i:i + block]) for i in range(0, S, block)])
         W = x.reshape(S, k, n)
         Y = torch.cat([W, self.V[None].expand(S, -1, -1)], 1)
         m = Y.shape[1]
@@ -149,34 +178,67 @@ class TeacherReluLoss(BatchedLoss):
         return cls(loss, [[float(v) for v in row] for row in tpoint.layers[0].W], k, n)
 
 
+def _flat_numpy(x):
+    return x.detach().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
+
+
 UNFINISHED = -1  # iteration count of a start stopped by ``stop()`` before it finished
 
 
+def _numpy_gradient(fns):
+    """x (numpy, S x P) -> (gradient, value or None): the loss's numpy closed form when it has one (without the
+    value, which GD does not need), else its torch gradient."""
+    if hasattr(fns, "numpy_grad"):
+        return lambda x: fns.numpy_grad(x, value=False)
+
+    def grad(x):
+        g, v = fns.grad(torch.from_numpy(x))
+        return g.numpy(), v.numpy()
+
+    return grad
+
+
 def _gd(fns, x, lr, max_iter, gtol, stop=None):
-    x0 = x.clone()
-    B = x.shape[0]
-    iters = torch.zeros(B, dtype=torch.long)
-    ids = torch.arange(B)
-    xa, steps, ia = x.clone(), torch.full((B,), float(lr), dtype=x.dtype), torch.zeros(B, dtype=torch.long)
+    """Plain GD, all starts as one numpy batch (converged starts leave it). A start whose gradient becomes
+    non-finite or > 1e4 restarts from its initial point with half the step (Safran and Shamir, findMinimum.m).
+    Iterations count every gradient step, restarted runs included; a start still running after ``max_iter`` has
+    count ``max_iter``."""
+    grad = _numpy_gradient(fns)
+    x0 = x.detach().numpy().copy()
+    B = x0.shape[0]
+    out, iters = x0.copy(), np.zeros(B, dtype=np.int64)
+    ids, xa = np.arange(B), x0.copy()
+    steps, ia = np.full(B, float(lr)), np.zeros(B, dtype=np.int64)
     for _ in range(max_iter):
-        if ids.numel() == 0:
+        if ids.size == 0:
             break
         if stop is not None and stop():
-            ia = torch.full_like(ia, UNFINISHED)
+            ia[:] = UNFINISHED
             break
-        g, v = fns.grad(xa)
-        gn = g.norm(dim=1)
-        bad = ~torch.isfinite(v) | ~torch.isfinite(gn) | (gn > 1e4)
-        done = (gn <= gtol) & ~bad
-        xa = torch.where(bad[:, None], x0[ids], xa - steps[:, None] * g * (~done)[:, None])
-        steps = torch.where(bad, steps / 2, steps)
-        ia = torch.where(bad, 0, ia + (~done).long())
+        g, v = grad(xa)
+        gn = np.sqrt(np.einsum("sp,sp->s", g, g))
+        bad = ~(gn <= 1e4)                      # also NaN and inf
+        if v is not None:
+            bad |= ~np.isfinite(v)
+        done = gn <= gtol
+        if bad.any():
+            done &= ~bad
+            xa = np.where(bad[:, None], x0[ids], xa - (steps * ~done)[:, None] * np.where(bad[:, None], 0.0, g))
+            steps = np.where(bad, steps / 2, steps)
+            ia += ~done
+        elif done.any():
+            xa -= (steps * ~done)[:, None] * g
+            ia += ~done
+        else:
+            xa -= steps[:, None] * g
+            ia += 1
         if done.any():
-            x[ids[done]], iters[ids[done]] = xa[done], ia[done]
+            out[ids[done]], iters[ids[done]] = xa[done], ia[done]
             keep = ~done
             ids, xa, steps, ia = ids[keep], xa[keep], steps[keep], ia[keep]
-    x[ids], iters[ids] = xa, ia
-    return x, iters
+    out[ids], iters[ids] = xa, ia
+    x.copy_(torch.from_numpy(out))
+    return x, torch.from_numpy(iters)
 
 
 def _two_loop(g, S, Y, rho):
@@ -309,6 +371,8 @@ def _newton(fns, x, max_iter, gtol, stop=None):
 def run_optimizer(fns, x, optimizer="lbfgs", max_iter=2000, gtol=1e-7, lr=0.1, stop=None):
     """Optimise every row of ``x`` (B x P, float64) in place; returns (x, iterations per start).
 
+    A start with ``max_iter`` iterations used the whole budget (it had not met the stopping rule before its last
+    iteration): callers count it as unconverged.
     ``stop()`` (checked once per iteration; a time budget or an interrupt) ends the run early: starts still
     running then get the iteration count :data:`UNFINISHED` (their end points are not results)."""
     if optimizer == "gd":
@@ -373,11 +437,17 @@ def _min_eigenvalue(H):
     return torch.where(ok, lam, float("nan"))
 
 
-def polish(fns, x, steps=6, rcond=1e-10):
+def min_eigenvalues(fns, x):
+    """Smallest Hessian eigenvalue at every row of ``x`` (NaN where the Hessian is not finite)."""
+    return _min_eigenvalue(fns.hess(x))
+
+
+def polish(fns, x, steps=6, rcond=1e-10, eigenvalues=True):
     """Pure Newton steps (:func:`_newton_step`), each start kept only while its gradient norm decreases; started
     near a nondegenerate critical point (gradient ~1e-6) this converges quadratically to rounding level. Updates
     ``x`` in place.
-    Returns (x, loss, gradient norm, smallest Hessian eigenvalue)."""
+    Returns (x, loss, gradient norm, smallest Hessian eigenvalue); the last is None with ``eigenvalues=False``
+    (callers that need it for a few of the points only: :func:`min_eigenvalues`)."""
     g, f = fns.grad(x)
     gn = g.norm(dim=1)
     a = torch.arange(x.shape[0])
@@ -391,4 +461,4 @@ def polish(fns, x, steps=6, rcond=1e-10):
         b = a[better]
         x[b], g[b], f[b], gn[b] = x_new[better], g_new[better], f_new[better], gn_new[better]
         a = b
-    return x, f, gn, _min_eigenvalue(fns.hess(x))
+    return x, f, gn, (min_eigenvalues(fns, x) if eigenvalues else None)
