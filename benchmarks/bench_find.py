@@ -17,7 +17,8 @@ import subprocess
 import sys
 import time
 
-ACTIVATIONS = ["relu", "leaky_relu", "tanh", "sigmoid", "softplus", "gelu", "erf", "quadratic", "linear"]
+ACTIVATIONS = ["relu", "leaky_relu", "tanh", "sigmoid", "softplus", "gelu", "erf", "quadratic", "cubic", "linear"]
+ALIASES = {"cubic": "polynomial:0,1,0,1/3"}  # names with commas cannot go in --activations
 ARCHS = ["2-3-1", "3-5-1", "2-10-1", "2-3-3-1", "3-4-4-1", "4-8-8-1", "2-3-3-3-1", "3-5-5-5-1", "4-8-8-8-1"]
 
 CELL = r"""
@@ -39,7 +40,8 @@ print(json.dumps(row))
 
 def run_cell(arch, act, budget, timeout):
     try:
-        out = subprocess.run([sys.executable, "-c", CELL, arch, act, str(budget)], capture_output=True, text=True,
+        out = subprocess.run([sys.executable, "-c", CELL, arch, ALIASES.get(act, act), str(budget)],
+                             capture_output=True, text=True,
                              timeout=timeout)
         line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
         return json.loads(line) if line.startswith("{") else {"found": False, "error": out.stderr.strip()[-200:]}
