@@ -36,15 +36,18 @@ derivatives are d^2 f / d v_k d w_k, contracted to (J^T r)_{w_k} / v_k), so C5 a
 Curvature features. For polynomial and smooth units the weak unit's own block sum_i r_i Hess_{w_j} f_i does not
 shrink with eta; r is therefore also taken orthogonal to its features sigma''(z_j) h_a h_b (exactly, for polynomial
 units), which makes that block vanish. With one hidden layer and a smooth activation this is done for every unit,
-and then E(r) = 0: any residual size works. For small deep smooth networks (P <= FULL_MAX_P) r is orthogonal to
-every entry of every per-sample Hessian (many more samples), so again E(r) = 0 up to rounding.
+and then E(r) = 0: any residual size works. With route weak-unit, small deep smooth networks (P <= FULL_MAX_P) take r
+orthogonal to every entry of every per-sample Hessian (n ~ P^2 / 2 samples), so again E(r) = 0 up to rounding, but
+|r| is then large (the witness gains only through the part of delta off all those features) and the interval proof
+mostly fails; the sdp route (below) is the default there.
 
 Smooth activations (tanh, sigmoid, softplus, gelu, erf, swish): the same recipe in float64 (the best-conditioned of
 a few random points); Y = F - r is rounded to rationals, so theta is a rational point within about 1e-12 of a true
 nondegenerate critical point, which the interval path locates (Newton) and certifies; the witness's loss is then
 enclosed by intervals. Known limit: with two or more hidden layers the Hessian is often too close to singular for
-the interval proof (inconclusive, never a false verdict); measured at 2-3-3-1 tanh (full cancellation, n = 380):
-seed 2 certified strict and not global by the interval path, seeds 0 and 1 inconclusive.
+the interval proof (inconclusive, never a false verdict): the smallest eigenvalue of 2c J^T J is small against the
+ball enclosure of the Hessian over the proof's box. Measured with the sdp route (tanh, seeds 0, 1, 2): 2-3-3-1 and
+3-4-4-1 seed 0 certified strict and not global; 2-3-3-3-1 seed 1 certified, seeds 0 and 2 inconclusive.
 
 Polynomial activations (exact acceptance; what fails). The float estimate of C5 may reject a point but never accepts
 one: the exact Hessian must be positive definite on the complement of T (exact LDL^T), else the residual is shrunk
