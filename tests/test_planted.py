@@ -125,6 +125,7 @@ def test_sdp_residual_scaled_past_the_curvature_margin_is_refuted():
     _exact_facts(cand)
     cert = verify(cand, path="exact")
     assert cert.verdict not in MINIMUM_VERDICTS
+    assert cert.verdict == "not_local_min" and cert.descent_direction is not None
 
 
 def test_sdp_route_rejects_piecewise_linear_units():
