@@ -7,7 +7,8 @@ Routes, strongest first, until the goal holds (``strict=True``: a certificate ``
    "Deep learning without poor local minima", NeurIPS 2016 (every local minimum is global; Lu and Kawaguchi 2017
    for any widths). ``find`` says so and certifies a global minimum instead (the affine least-squares fit,
    realised exactly; the closed form of :mod:`spurious.verifiers.relaxations.deep_linear` proves it global).
-2. Families. Every registered family whose declared ranges cover the widths and activation
+2. Families (after planting when there are two or more hidden layers: no published family gives a strict
+   minimum there). Every registered family whose declared ranges cover the widths and activation
    (:meth:`~spurious.constructions.Family.covers`; families whose network is restricted, e.g. without biases, are
    skipped), walking its own parameters (``seed``, ``which``, the number of samples ``n``).
 3. Planting (:mod:`spurious.constructions.planted`): any depth, width and non-linear activation.
@@ -191,6 +192,21 @@ def find(widths, activation="relu", *, strict=True, data=None, seed=0, budget=12
         label = (f"family {fam.name} " + " ".join(f"{k}={v}" for k, v in extra.items())).strip()
         return attempt(label, lambda p=params, f=fam: _plain(_construct(f.name, p)))
 
+    from .constructions.planted import plant
+
+    def run_planting():
+        for s in range(PLANT_SEEDS):
+            if out_of_time():
+                return True
+            if attempt(f"planted seed={seed + s}", lambda s=s: plant(widths=widths, activation=act, seed=seed + s,
+                                                                     deadline=t0 + budget)):
+                return True
+        return False
+
+    # two or more hidden layers: no published family gives a strict minimum there, planting does; so it goes first
+    deep = len(widths) >= 4
+    if deep and run_planting():
+        return done()
     excluded = set()
     for fam, walk in walks:
         if out_of_time():
@@ -201,14 +217,8 @@ def find(widths, activation="relu", *, strict=True, data=None, seed=0, budget=12
         if "not applicable" in res.tried[n_before]:
             excluded.add(fam.name)  # its range check rejects the architecture: no other parameters will help
 
-    from .constructions.planted import plant
-
-    for s in range(PLANT_SEEDS):
-        if out_of_time():
-            return done()
-        if attempt(f"planted seed={seed + s}", lambda s=s: plant(widths=widths, activation=act, seed=seed + s,
-                                                                 deadline=t0 + budget)):
-            return done()
+    if not deep and run_planting():
+        return done()
 
     for fam, walk in walks:
         if fam.name in excluded:
