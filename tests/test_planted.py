@@ -110,7 +110,7 @@ def test_polynomial_two_hidden_layers_by_sdp_exact():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("widths,seed", [((2, 3, 3, 1), 0), ((3, 3, 3, 1), 1), (DEPTH3_CUBIC, 0)])
+@pytest.mark.parametrize("widths,seed", [((3, 3, 2, 1), 0), ((3, 3, 3, 1), 1), (DEPTH3_CUBIC, 0)])
 def test_polynomial_planted_exact_slow(widths, seed):
     cand = construct("planted", widths=widths, activation=CUBIC, seed=seed)
     _exact_facts(cand)

@@ -77,9 +77,14 @@ allows (with n d_L ~ 4 (P - dim T) + 20 samples, N - rank J ~ 3 (P - dim T), the
 Then, as before, r is projected exactly into the left null space of J (C3) and C4 is checked exactly; polynomial
 units are accepted only on an exactly positive definite Hessian, smooth units go to the interval path. For
 polynomial units at two or more hidden layers the pre-activations of every layer are scaled to unit spread (the
-composed polynomial of degree k^(L-1) is otherwise too ill-conditioned). Measured (z + z^3/3, seed 0): 3-2-2-1,
-2-3-3-1 and 3-3-3-1 strict and not global by the exact path; 4-2-2-2-1 (degree 27 in x) also, with ~10^4-digit
-labels (the exact numbers of a depth-3 polynomial network). A degree-2 polynomial has extra continuous symmetries
+composed polynomial of degree k^(L-1) is otherwise too ill-conditioned). Outputs, J, the Hessian entries and
+delta all lie in the polynomials of degree k^(L-1) in x (dimension D = binom(d_0 + k^(L-1), d_0)), so the SDP has
+only D - rank J directions to cancel the (P - dim T)(P - dim T + 1)/2 entries of E~: it needs d_0 >= 3 for a cubic at
+two hidden layers (2-3-3-1: D = 55, margins mostly negative, C5 for seeds 0-2 since the float estimates refuse; an
+early run found seeds 0 and 1 there). If C5 fails at the default n (polynomial units, n not given), it is retried
+once with n d_L ~ P^2 / 2. Measured (z + z^3/3): 3-2-2-1, 3-3-2-1 seed 0 and 3-3-3-1 seeds 0, 1 strict and not global
+by the exact path; 4-2-2-2-1 (degree 27 in x) also, with ~10^4-digit labels (the exact numbers of a depth-3
+polynomial network). A degree-2 polynomial has extra continuous symmetries
 (a shifted quadratic rescales about its vertex; the last quadratic layer has an orthogonal group), which
 :mod:`spurious.symmetries` does not list, so such points are never certified strict.
 
@@ -378,6 +383,7 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
     if P > MAX_PARAMS:
         raise InputError(f"planted: at most {MAX_PARAMS} parameters, got {P}")
     tdim = _symmetry_dim(net)
+    n_given = n
     n = default_samples(widths, act, sdp) if n is None else int_param(n, "n", 1, 5000)
     if n * widths[-1] <= P - tdim:
         raise InputError(f"planted: condition C2 violated: need n d_L > P - dim T = {P - tdim} samples x outputs, "
@@ -393,6 +399,16 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
     rng = np.random.default_rng(seed)
     X = _random_inputs(n, widths[0], rng)
     if sdp:
+        try:
+            return _plant_by_sdp(net, act, X, rng, seed, eta, scale, n, check_curvature, deadline)
+        except InputError as e:
+            more = _sdp_retry_samples(net, n)
+            if not ("C5" in str(e) and n_given is None and act.kind == "polynomial" and more > n):
+                raise
+        # polynomial units: features, J and delta all live in the polynomials of degree k^(L-1) in x, so the
+        # normal space must be about as large as the k(k+1)/2 entries of E~ for the SDP to cancel them
+        n = more
+        X = _random_inputs(n, widths[0], rng)
         return _plant_by_sdp(net, act, X, rng, seed, eta, scale, n, check_curvature, deadline)
     fl, result, failed = None, None, "C2"
     eta0 = eta
@@ -735,6 +751,7 @@ def _simple_rational(x):
 
 
 # polynomial units, two or more hidden layers: the residual by a small SDP --------------------------------------------
+SDP_POINT_TRIES = 6
 SDP_WITNESSES = 4      # SDPs solved per point (witnesses with the largest off-range part first)
 SDP_RANDOM_WITNESSES = 8
 SDP_KAPPA = 1.5        # witness margin: -delta . r >= kappa |delta|^2 / 2 (C4 survives shrinking r to 1/kappa)
@@ -754,16 +771,21 @@ def _sdp_route(net) -> bool:
     return net.depth >= 3 and net.activations[0].kind in ("polynomial", "smooth") and net.num_params <= SDP_MAX_P
 
 
+def _sdp_retry_samples(net, n):
+    free = net.num_params - _symmetry_dim(net)
+    return min(5000, math.ceil((free * (free + 1) // 2 + free + 30) / net.widths[-1]))
+
+
 def _plant_by_sdp(net, act, X, rng, seed, eta, scale, n, check_curvature, deadline=None):
     """Points and witnesses are drawn as in the weak-unit route; r is the SDP's; acceptance is the exact Hessian."""
     P, tdim = net.num_params, _symmetry_dim(net)
     failed = "C2"
-    for _ in range(POLY_POINT_TRIES):
+    for _ in range(SDP_POINT_TRIES):
         _check_deadline(deadline)
         layers = _random_point(net, X, rng, eta)
         fl = _Float(net, X, layers)
-        if act.kind == "smooth":  # the interval proof needs a well-conditioned Hessian: the best of a few points
-            layers = _best_conditioned(net, X, fl, rng, eta, layers)
+        # a well-conditioned J: better SDP margins (polynomial) and a tighter interval proof (smooth)
+        layers = _best_conditioned(net, X, fl, rng, eta, layers)
         red = _reduced(net, fl.jacobian(layers), layers)
         if red is None:
             continue
@@ -779,9 +801,9 @@ def _plant_by_sdp(net, act, X, rng, seed, eta, scale, n, check_curvature, deadli
                 return cand
     if failed == "C2":
         raise InputError(f"planted: condition C2 violated: rank J < P - dim T = {P - tdim} (or J too ill-conditioned "
-                         f"to choose r) for {POLY_POINT_TRIES} random points; try more samples (n) or another seed")
+                         f"to choose r) for {SDP_POINT_TRIES} random points; try more samples (n) or another seed")
     raise InputError("planted: condition C5 violated: no residual found by the SDP keeps the exact Hessian positive "
-                     f"definite off the symmetry orbit ({POLY_POINT_TRIES} points tried); try more samples (n) or "
+                     f"definite off the symmetry orbit ({SDP_POINT_TRIES} points tried); try more samples (n) or "
                      "another seed")
 
 
