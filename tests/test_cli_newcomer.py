@@ -233,3 +233,19 @@ def test_an_entry_inside_an_entry_is_refused(tmp_path):
     nested = {"format": ENTRY_FORMAT, "id": "y", "candidate": entry}
     with pytest.raises(InputError, match="must be a 'spurious.candidate/1' object"):
         loads_candidate(json.dumps(nested))
+
+
+def test_long_exact_rationals_are_abbreviated_in_text_but_whole_in_json():
+    """Depth-3 exact constructions carry ~10^4-digit rationals: text output shows their value and size, JSON keeps
+    the exact fraction."""
+    from flint import fmpq
+
+    from spurious.certificate import Certificate
+    from spurious.cli.render import abbreviate, fmt_value
+
+    big = fmpq(10 ** 200 + 1, 3 * 10 ** 200)
+    assert fmt_value(big) == "~0.333333333333 (exact rational, 403 chars)"
+    assert abbreviate(f"exact loss {big} is below 1/2") == "exact loss ~0.333333333333 (exact rational, 403 chars) is below 1/2"
+    assert abbreviate("short 12345/678 stays") == "short 12345/678 stays"
+    cert = Certificate("strict_local_min", "exact", loss=big)
+    assert cert.to_json()["loss"] == str(big)

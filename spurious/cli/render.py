@@ -41,7 +41,7 @@ def abbreviate(text: str) -> str:
             return s
         num, _, den = s.partition("/")
         value = fmpq(fmpz(num), fmpz(den or "1"))
-        return f"{decimal_str(value, 12)} <exact, {len(s)} chars>"
+        return f"~{decimal_str(value, 12)} (exact rational, {len(s)} chars)"
     return _LONG.sub(short, text)
 
 

@@ -245,10 +245,7 @@ def _loss_text(m):
 
     c = m.reported
     if c is not None and c.loss is not None and c.rigor != "numerical":
-        text = fmt_value(c.loss)
-        if c.rigor == "exact" and len(text) > 60:  # a long exact rational: its float, the fraction is in --json
-            return f"~{m.loss:.12g} (exact rational, see --json)"
-        return text
+        return fmt_value(c.loss)  # a long exact rational is abbreviated there; --json keeps the fraction
     return f"{m.loss:.12g}"
 
 
