@@ -171,3 +171,24 @@ def test_planted_tanh_three_hidden_layers_interval():
 def test_polynomial_rank_bound_names_condition_c2(widths, activation, bound):
     with pytest.raises(InputError, match=f"C2 violated: the network is a polynomial .* rank J <= {bound} <"):
         plant(widths=widths, activation=activation)
+
+
+def test_sigmoid_planting_is_the_tanh_planting_reparametrised():
+    """sigmoid(2z) = (1 + tanh z) / 2: the sigmoid candidate computes the tanh candidate's function on the same data
+    (float64 agreement), and the interval path certifies it at the sigmoid point itself."""
+    import numpy as np
+    import torch
+
+    from spurious.arithmetic import FloatModel
+
+    sig = construct("planted", widths=(2, 3, 3, 1), activation="sigmoid", seed=0)
+    tanh = plant(widths=(2, 3, 3, 1), activation="tanh", seed=0, route="sdp")
+    assert sig.problem.data == tanh.problem.data
+    assert (sig.problem.network.activations[0].name, tanh.problem.network.activations[0].name) == ("sigmoid", "tanh")
+    outs = []
+    for cand in (sig, tanh):
+        m = FloatModel(cand.problem, cand.point)
+        outs.append(m.forward(torch.tensor(cand.point.flatten_float(cand.problem.network)), m.X).numpy())
+    assert np.allclose(outs[0], outs[1], rtol=1e-12, atol=1e-12)
+    cert = verify(sig)
+    assert (cert.verdict, cert.glob, cert.rigor) == (STRICT_LOCAL_MIN, NOT_GLOBAL, "interval")

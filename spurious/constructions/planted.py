@@ -398,6 +398,11 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
                              f"{P - tdim} for any data; use wider inputs, more depth or a higher degree")
     rng = np.random.default_rng(seed)
     X = _random_inputs(n, widths[0], rng)
+    if sdp and act.name == "sigmoid" and route == "auto":
+        # sigmoid(2z) = (1 + tanh(z)) / 2: a sigmoid network is an affine reparametrisation of a tanh network
+        return _sigmoid_from_tanh(plant(widths=widths, activation="tanh", n=n_given, seed=seed, eta=eta,
+                                        residual=residual, route="sdp", check_curvature=check_curvature,
+                                        deadline=deadline), act)
     if sdp:
         try:
             return _plant_by_sdp(net, act, X, rng, seed, eta, scale, n, check_curvature, deadline)
@@ -769,6 +774,35 @@ def _sdp_route(net) -> bool:
     """Polynomial and smooth units with two or more hidden layers: the weak-unit witness fails there (module
     docstring, (b)), and the residual is chosen by :func:`_sdp_residuals` instead."""
     return net.depth >= 3 and net.activations[0].kind in ("polynomial", "smooth") and net.num_params <= SDP_MAX_P
+
+
+def _sigmoid_from_tanh(cand, act):
+    """The tanh candidate in sigmoid coordinates: tanh(z) = 2 sigmoid(2 z) - 1, so with h_t = 2 h_s - 1 the map
+    W_1 -> 2 W_1, b_1 -> 2 b_1; inner layers W -> 4 W, b -> 2 (b - W 1); output W -> 2 W, b -> b - W 1 gives the same
+    function on the same data. The map is affine and invertible, so critical points, strictness and losses carry
+    over; the certificate is nevertheless the interval path's, at the sigmoid point itself."""
+    from ..network import Layer
+
+    def mapped(point):
+        out, L = [], len(point.layers)
+        for l, layer in enumerate(point.layers, start=1):
+            W, b = layer.W, layer.b
+            rows = [sum(r, fmpq(0)) for r in W]
+            if l == 1:
+                W2, b2 = [[2 * w for w in r] for r in W], [2 * v for v in b]
+            elif l < L:
+                W2, b2 = [[4 * w for w in r] for r in W], [2 * (v - s_) for v, s_ in zip(b, rows)]
+            else:
+                W2, b2 = [[2 * w for w in r] for r in W], [v - s_ for v, s_ in zip(b, rows)]
+            out.append(Layer(tuple(map(tuple, W2)), tuple(b2)))
+        return Point(out)
+
+    net = Network.make(cand.problem.network.widths, act)
+    problem = Problem(net, cand.problem.data, cand.problem.loss)
+    meta = dict(cand.meta, notes=cand.meta.get("notes", "") + "; built for tanh and mapped to sigmoid "
+                "(sigmoid(2z) = (1 + tanh z) / 2, an affine reparametrisation)")
+    meta["params"] = dict(meta.get("params", {}), activation=act.to_json())
+    return Candidate(problem, mapped(cand.point), mapped(cand.witness), meta)
 
 
 def _sdp_retry_samples(net, n):
