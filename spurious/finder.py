@@ -7,8 +7,9 @@ Routes, strongest first, until the goal holds (``strict=True``: a certificate ``
    "Deep learning without poor local minima", NeurIPS 2016 (every local minimum is global; Lu and Kawaguchi 2017
    for any widths). ``find`` says so and certifies a global minimum instead (the affine least-squares fit,
    realised exactly; the closed form of :mod:`spurious.verifiers.relaxations.deep_linear` proves it global).
-2. Families (after planting when there are two or more hidden layers: no published family gives a strict
-   minimum there). Every registered family whose declared ranges cover the widths and activation
+2. Families (after planting when the goal is strict or there are two or more hidden layers: planting certifies a
+   strict minimum in seconds where it applies, and no published family gives one beyond one hidden layer). Every
+   registered family whose declared ranges cover the widths and activation
    (:meth:`~spurious.constructions.Family.covers`; families whose network is restricted, e.g. without biases, are
    skipped), walking its own parameters (``seed``, ``which``, the number of samples ``n``).
 3. Planting (:mod:`spurious.constructions.planted`): any depth, width and non-linear activation.
@@ -203,9 +204,11 @@ def find(widths, activation="relu", *, strict=True, data=None, seed=0, budget=12
                 return True
         return False
 
-    # two or more hidden layers: no published family gives a strict minimum there, planting does; so it goes first
-    deep = len(widths) >= 4
-    if deep and run_planting():
+    # planting first when the goal is a strict minimum (it certifies one at any depth in seconds for piecewise-linear
+    # units, while a family's own search can take minutes at width 10) or at two or more hidden layers (no published
+    # family gives a strict minimum there); the published families follow
+    first = strict or len(widths) >= 4
+    if first and run_planting():
         return done()
     excluded = set()
     for fam, walk in walks:
@@ -217,7 +220,7 @@ def find(widths, activation="relu", *, strict=True, data=None, seed=0, budget=12
         if "not applicable" in res.tried[n_before]:
             excluded.add(fam.name)  # its range check rejects the architecture: no other parameters will help
 
-    if not deep and run_planting():
+    if not first and run_planting():
         return done()
 
     for fam, walk in walks:
