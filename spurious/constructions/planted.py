@@ -94,6 +94,7 @@ The exact Jacobian is the one forward pass's (:func:`spurious.arithmetic.passes.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from flint import fmpq, fmpq_mat
@@ -929,7 +930,9 @@ def _max_margin(C, k, a, need, penalty=1e-4):
         M = cp.reshape(Cv @ z, (q, q), order="C")
         cons = [np.eye(q) + (M + M.T) / 2 - t * np.eye(q) >> 0, a @ z >= need, t <= 1]  # t <= 1: bounded
         try:
-            cp.Problem(cp.Maximize(t - penalty * cp.norm(z, 2) / scale), cons).solve(solver="CLARABEL")
+            with warnings.catch_warnings():  # "solution may be inaccurate": the float margin is re-measured below,
+                warnings.simplefilter("ignore")  # and the exact or interval path decides anyway
+                cp.Problem(cp.Maximize(t - penalty * cp.norm(z, 2) / scale), cons).solve(solver="CLARABEL")
         except cp.error.SolverError:
             break
         if z.value is None or t.value is None:
