@@ -82,22 +82,10 @@ def _rank(cert) -> int:
 
 
 def _architecture(widths, activation):
-    from .constructions.common import activation_of
+    from .constructions.common import activation_of, widths_of
     from .network import Network
 
-    if isinstance(widths, str):
-        try:
-            widths = [int(w) for w in widths.split(",")]
-        except ValueError:
-            raise InputError(f"widths: expected integers like 2,3,3,1, got {widths!r}") from None
-    try:
-        widths = tuple(int(w) for w in widths)
-    except (TypeError, ValueError):
-        raise InputError(f"widths: expected a list of integers, got {widths!r}") from None
-    if len(widths) < 2:
-        raise InputError(f"widths: need at least input and output widths, got {list(widths)}")
-    if any(w < 1 for w in widths):
-        raise InputError(f"widths: every width must be >= 1, got {list(widths)}")
+    widths = widths_of(widths, "find", min_depth=1, d_out=None)
     act = activation_of(activation)
     Network.make(widths, act)  # the network's own checks (sizes)
     return widths, act

@@ -44,7 +44,7 @@ def activation_of(spec, default="relu") -> Activation:
 
 
 def widths_of(widths, family, min_depth=2, max_depth=None, min_hidden=1, d_out=1):
-    """Validate widths [d_0, ..., d_L] against a family's architecture range."""
+    """Validate widths [d_0, ..., d_L] against a family's architecture range (``d_out=None``: any output width)."""
     if isinstance(widths, str):
         try:
             widths = [int(w) for w in widths.split(",")]
@@ -61,7 +61,7 @@ def widths_of(widths, family, min_depth=2, max_depth=None, min_hidden=1, d_out=1
                          f"(L = {L})")
     if any(w < 1 for w in widths):
         raise InputError(f"{family}: widths must be >= 1, got {list(widths)}")
-    if widths[-1] != d_out:
+    if d_out is not None and widths[-1] != d_out:
         raise InputError(f"{family}: output width must be {d_out} (scalar output), got {widths[-1]}")
     if any(w < min_hidden for w in widths[1:-1]):
         raise InputError(f"{family}: every hidden width must be >= {min_hidden}, got {list(widths[1:-1])}")

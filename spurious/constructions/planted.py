@@ -108,7 +108,7 @@ from ..problem import FiniteData, Loss, Problem
 from ..rationals import fmpq_to_float, to_fmpq
 from ..symmetries import symmetry_tangents
 from . import Param
-from .common import activation_of, int_param, rational_param, seed_of
+from .common import activation_of, int_param, rational_param, seed_of, widths_of
 
 __all__ = ["planted", "plant", "FAMILY", "REFERENCE", "default_samples"]
 
@@ -343,21 +343,6 @@ def planted(*, widths=(2, 3, 3, 1), activation="relu", n=None, seed=0, eta="1/4"
     return plant(widths=widths, activation=activation, n=n, seed=seed, eta=eta, residual=residual, route=route)
 
 
-def _widths(widths):
-    if isinstance(widths, str):
-        try:
-            widths = [int(w) for w in widths.split(",")]
-        except ValueError:
-            raise InputError(f"planted: widths must be integers like 2,3,3,1, got {widths!r}") from None
-    widths = tuple(int(w) for w in widths)
-    if len(widths) < 3:
-        raise InputError(f"planted: needs at least one hidden layer (widths d_0,...,d_L with L >= 2), got "
-                         f"{list(widths)}")
-    if any(w < 1 for w in widths):
-        raise InputError(f"planted: widths must be >= 1, got {list(widths)}")
-    return widths
-
-
 def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1", route="auto",
           check_curvature=True, deadline=None):
     """Build the planted candidate. ``route`` chooses r: ``weak-unit``, ``sdp`` (polynomial and smooth units) or
@@ -365,7 +350,7 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
     passed (checked between points, witnesses and exact checks). ``residual`` scales r after it is chosen (1: as chosen); with
     ``check_curvature=False`` condition C5 is not enforced (for soundness tests: such points must never verify as
     minima unless they are)."""
-    widths = _widths(widths)
+    widths = widths_of(widths, "planted", min_depth=2, d_out=None)
     act = activation_of(activation)
     if act.is_linear:
         raise InputError("planted: condition C0 violated: a linear activation has no spurious minima (Kawaguchi 2016, "
@@ -408,7 +393,7 @@ def plant(*, widths, activation="relu", n=None, seed=0, eta="1/4", residual="1",
         try:
             return _plant_by_sdp(net, act, X, rng, seed, eta, scale, n, check_curvature, deadline)
         except InputError as e:
-            more = _sdp_retry_samples(net, n)
+            more = _sdp_retry_samples(net)
             if not ("C5" in str(e) and n_given is None and act.kind == "polynomial" and more > n):
                 raise
         # polynomial units: features, J and delta all live in the polynomials of degree k^(L-1) in x, so the
@@ -806,7 +791,7 @@ def _sigmoid_from_tanh(cand, act):
     return Candidate(problem, mapped(cand.point), mapped(cand.witness), meta)
 
 
-def _sdp_retry_samples(net, n):
+def _sdp_retry_samples(net):
     free = net.num_params - _symmetry_dim(net)
     return min(5000, math.ceil((free * (free + 1) // 2 + free + 30) / net.widths[-1]))
 
@@ -821,13 +806,14 @@ def _plant_by_sdp(net, act, X, rng, seed, eta, scale, n, check_curvature, deadli
         fl = _Float(net, X, layers)
         # a well-conditioned J: better SDP margins (polynomial) and a tighter interval proof (smooth)
         layers = _best_conditioned(net, X, fl, rng, eta, layers)
-        red = _reduced(net, fl.jacobian(layers), layers)
+        J = fl.jacobian(layers)
+        red = _reduced(net, J, layers)
         if red is None:
             continue
         witnesses = [_with_eta(w, eta) for w in _weak_unit_variants(net, X, layers, rng)]
         witnesses += [_random_point(net, X, rng, fmpq(1)) for _ in range(SDP_RANDOM_WITNESSES)]
         failed = "C5"
-        for res in _sdp_residuals(net, fl, layers, witnesses, red, deadline):
+        for res in _sdp_residuals(net, fl, layers, J, witnesses, red, deadline):
             _check_deadline(deadline)
             if not check_curvature or not act.exact:  # smooth units: the interval path is the judge
                 return _candidate(net, act, X, layers, res, seed, eta, scale, n)
@@ -842,7 +828,7 @@ def _plant_by_sdp(net, act, X, rng, seed, eta, scale, n, check_curvature, deadli
                      "another seed")
 
 
-def _sdp_residuals(net, fl, layers, witnesses, red, deadline=None):
+def _sdp_residuals(net, fl, layers, J, witnesses, red, deadline=None):
     """Residuals r in (range J)^perp chosen by semidefinite programming (float; the exact Hessian decides).
 
     In coordinates z on a complement of the symmetry tangents in which J^T J = I (whitening by the SVD of J), the
@@ -858,7 +844,7 @@ def _sdp_residuals(net, fl, layers, witnesses, red, deadline=None):
     d, Q, S, Vt = red
     Wh = ((Q @ Vt.T) / S) / d[:, None]                      # P x k: J Wh has orthonormal columns
     k = Wh.shape[1]
-    J, F = fl.jacobian(layers), fl.outputs(layers)
+    F = fl.outputs(layers)
     U, _, _ = np.linalg.svd(J, full_matrices=True)
     Nb = U[:, k:]                                          # (range J)^perp (rank J = k: C2, float)
     if Nb.shape[1] == 0:
