@@ -93,15 +93,17 @@ def loss_ball(problem, point, prec=256):
 
 
 def probe_points(details, rng, count=6):
-    """Points of the closed ball B(centre, rho) (exact dyadic coordinates, distance checked exactly)."""
-    c, rho, free = details["centre"], details["rho"], details["free"]
+    """Points of the closed ball B(centre, rho) around the proof's exact centre (exact rational coordinates, distance
+    checked exactly; the centre may carry more bits than float64 after refinement)."""
+    c, rho, free = details["centre_exact"], details["rho"], details["free"]
     out = []
     for k in range(count):
         u = rng.normal(size=len(free))
         u *= rho * (0.999 if k else 0.0) / np.linalg.norm(u)
-        x = c.copy()
-        x[free] = c[free] + u
-        d2 = sum((to_fmpq(float(a)) - to_fmpq(float(b))) ** 2 for a, b in zip(x, c))
+        x = list(c)
+        for j, i in enumerate(free):
+            x[i] = c[i] + to_fmpq(float(u[j]))
+        d2 = sum((a - b) ** 2 for a, b in zip(x, c))
         if d2 <= to_fmpq(rho) ** 2:
             out.append(x)
     return out
@@ -117,12 +119,12 @@ def check_minimum_certificate(cand, cert, details, seed=0):
     # the loss at the centre is at least the lower bound; at every probe of the ball it is >= lo
     rng = np.random.default_rng(seed)
     for x in probe_points(details, rng):
-        b = loss_ball(cand.problem, cand.point.with_flat(net, x.tolist()))
+        b = loss_ball(cand.problem, cand.point.with_flat(net, x))
         assert lower_fmpq(b) >= lo
-    centre_loss = loss_ball(cand.problem, cand.point.with_flat(net, details["centre"].tolist()))
+    centre_loss = loss_ball(cand.problem, cand.point.with_flat(net, details["centre_exact"]))
     assert upper_fmpq(centre_loss) <= hi + fmpq(1, 10**30) and lower_fmpq(centre_loss) >= lo
     # the reported radius covers the distance from the stored point to the centre
-    dist2 = sum((to_fmpq(float(a)) - b) ** 2 for a, b in zip(details["centre"], cand.point.flatten(net)))
+    dist2 = sum((a - b) ** 2 for a, b in zip(details["centre_exact"], cand.point.flatten(net)))
     assert dist2 <= cert.radius ** 2
 
 

@@ -135,7 +135,10 @@ def default_samples(widths, activation, sdp=None) -> int:
     net = Network.make(tuple(widths), activation)
     free = net.num_params - _symmetry_dim(net)
     if _sdp_route(net) if sdp is None else sdp:  # (range J)^perp of dimension ~ 3 (P - dim T): room for the SDP to cancel curvature
-        return math.ceil((4 * free + 20) / widths[-1])
+        # smooth units beyond the dense LMI (k > SDP_DENSE_MAX): 5 (P - dim T) normal directions; measured at
+        # 3-5-5-5-1 tanh, seeds 0-2 each planted at 6 (P - dim T) + 20, at 4 (P - dim T) + 20 seed 0 needed 4 points
+        per = 6 if net.activations[0].kind == "smooth" and free > SDP_DENSE_MAX else 4
+        return math.ceil((per * free + 20) / widths[-1])
     if _full_cancellation(net):
         P = net.num_params
         return math.ceil((P * (P + 1) // 2 + P + 30) / widths[-1])
@@ -754,6 +757,7 @@ SDP_SMOOTH_PENALTY = 0.05  # smooth units: weight of |r| against the margin (a s
 SDP_GOOD = 0.5        # a margin that is good enough to stop improving
 SDP_CHUNK = 64        # samples per batch of per-sample Hessians
 SDP_MIN_MARGIN = 1e-2  # float estimate of lambda_min(I + E~(r)) needed before the exact Hessian is tried
+_CLARABEL_OPTS = dict(tol_gap_abs=1e-5, tol_gap_rel=1e-5, tol_feas=1e-6)  # a choice, not a proof: loose is enough
 
 
 def _sdp_route(net) -> bool:
@@ -869,7 +873,7 @@ def _sdp_residuals(net, fl, layers, J, witnesses, red, deadline=None):
         B = Vr[sv > 1e-12 * sv[0]].T                         # m x p
         need = SDP_KAPPA * float(dl @ dl) / 2
         solved = _max_margin(A.T @ B, k, -(g @ B), need,
-                             SDP_SMOOTH_PENALTY if net.activations[0].kind == "smooth" else 1e-4)
+                             SDP_SMOOTH_PENALTY if net.activations[0].kind == "smooth" else 1e-4, SDP_MIN_MARGIN)
         if solved is None or not solved[0] >= SDP_MIN_MARGIN:
             continue
         t, zv = solved
@@ -884,13 +888,18 @@ def _sdp_residuals(net, fl, layers, J, witnesses, red, deadline=None):
         yield res
 
 
-def _max_margin(C, k, a, need, penalty=1e-4):
+def _margin(z, Ek, k):
+    return float(np.linalg.eigvalsh(np.eye(k) + np.tensordot(z, Ek, 1))[0]), z
+
+
+def _max_margin(C, k, a, need, penalty=1e-4, give_up=-np.inf):
     """max t s.t. I + E(z) >= t I and a . z >= need, E(z) = sym(reshape(C z)) (k x k); (t, z) or None.
 
     Active subspace: the LMI is imposed on the span V of the eigenvectors of I + E(z) with the smallest eigenvalues
     (at most SDP_DENSE_MAX of them, an interior-point SDP with Clarabel), z is re-solved, and V grows with the new
     smallest eigenvectors until the margin on all of R^k agrees with the restricted one. The returned t is the
-    margin on all of R^k (a float estimate: the exact or interval path decides)."""
+    margin on all of R^k (a float estimate: the exact or interval path decides). Once the restricted margin falls below
+    ``give_up`` the program stops (more directions only lower it)."""
     import cvxpy as cp
 
     p = C.shape[1]
@@ -907,7 +916,9 @@ def _max_margin(C, k, a, need, penalty=1e-4):
             best = (t_full, z0)
         if V.shape[1] >= k or (V.shape[1] and (t_full >= t_sub - 1e-3 or t_full >= SDP_GOOD)):
             break
-        add = U if k <= SDP_DENSE_MAX else U[:, :max(1, min(SDP_ADD, SDP_DENSE_MAX - V.shape[1]))]
+        # first round: the SDP_DENSE_MAX smallest directions at once (fewer, they capped t at 1 and were wasted)
+        add = U if k <= SDP_DENSE_MAX else U[:, :SDP_DENSE_MAX] if not V.shape[1] else \
+            U[:, :max(1, min(SDP_ADD, SDP_DENSE_MAX - V.shape[1]))]
         V = np.linalg.qr(np.hstack([V, add]))[0] if V.shape[1] + add.shape[1] <= SDP_DENSE_MAX else \
             np.linalg.qr(np.hstack([U[:, :SDP_DENSE_MAX // 2], V[:, :SDP_DENSE_MAX // 2]]))[0]
         q = V.shape[1]
@@ -918,12 +929,18 @@ def _max_margin(C, k, a, need, penalty=1e-4):
         try:
             with warnings.catch_warnings():  # "solution may be inaccurate": the float margin is re-measured below,
                 warnings.simplefilter("ignore")  # and the exact or interval path decides anyway
-                cp.Problem(cp.Maximize(t - penalty * cp.norm(z, 2) / scale), cons).solve(solver="CLARABEL")
+                cp.Problem(cp.Maximize(t - penalty * cp.norm(z, 2) / scale), cons).solve(solver="CLARABEL",
+                                                                                          **_CLARABEL_OPTS)
         except cp.error.SolverError:
             break
         if z.value is None or t.value is None:
             break
         z0, t_sub = z.value, float(t.value)
+        if t_sub < give_up:
+            # the LMI on a subspace relaxes the full one: the full program's (penalised) optimum is no better, so this
+            # witness cannot reach give_up
+            best = max(best, _margin(z0, Ek, k), key=lambda b: b[0])
+            break
     return best
 
 

@@ -17,6 +17,9 @@ Method (DESIGN.md "Smooth activations, with intervals"; research/verification.md
    x~ +- rho (``evaluate_ball``, or :mod:`spurious.arithmetic.fast_enclosure` for many parameters), proved
    >= mu I by Rump's test (:mod:`spurious.roundoff`), and g < mu rho: exactly one critical point x* in the ball, a
    strict local minimum, ||x* - x~|| <= g/mu, L(x~) - g^2/(2 mu) <= L(x*) <= L(x~).
+   If that fails from the float64 centre (g ~ 1e-16 ||H|| ||x|| makes rho = 2 g / mu wide when mu is small, and the
+   enclosure over the box with it), Newton steps in arb move the centre to an exact dyadic rational with more bits
+   (:func:`_refine`): g falls to ~1e-35, the box to nearly a point, and the same T1 test is retried there.
 4. Saddle: N(y) = y - C grad F(y) maps the ball B(x~, rho) into itself and contracts (sup ||I - C H|| < 1 over the
    box): exactly one critical point in B; d^T H d < 0 over the whole box along a float eigenvector d proves that it
    is not a local minimum (the loss decreases along d to second order).
@@ -54,6 +57,7 @@ __all__ = ["accepts", "run", "analyse", "POLISH_TOL", "BALL_MAX_P"]
 
 METHOD = "interval: arb balls, Newton polishing, strong convexity on a ball (T1), Rump's verified Cholesky"
 POLISH_TOL = 1e-6      # relative distance within which the stored point counts as approximately critical
+REFINE_STEPS = 6       # Newton steps past float64 before the minimum proof
 BALL_MAX_P = 60        # above this many parameters (finite data), the fast float enclosure replaces arb_mat
 PREC = 128
 
@@ -132,7 +136,8 @@ class _Setup:
         return free, gauge, symmetry_names(tangents)
 
     def point(self, x):
-        return self.base.with_flat(self.net, [float(v) for v in x])
+        """The point with flat coordinates x: floats, or exact rationals (a refined centre)."""
+        return self.base.with_flat(self.net, [v if isinstance(v, fmpq) else float(v) for v in x])
 
     @property
     def model(self):
@@ -176,7 +181,12 @@ class _Setup:
         radius = np.zeros(self.P)
         radius[self.free] = rho
         if self.fast:
-            enc = hessian_enclosure(self.problem, self.base, x, radius, PREC)
+            # float products need a float centre: an exact centre x is covered by float(x) +- (rho + |x - float(x)|)
+            xf = np.array([float(v) for v in x])
+            for i, (v, f) in enumerate(zip(x, xf)):
+                if isinstance(v, fmpq) and to_fmpq(f) != v:
+                    radius[i] = float_up(to_fmpq(float(radius[i])) + abs(v - to_fmpq(f)))
+            enc = hessian_enclosure(self.problem, self.base, xf, radius, PREC)
         else:
             rad = [float(r) for r in radius] if rho else 0
             enc = enclosure_from_arb_mat(self.ball(self.point(x), 2, rad).hessian)
@@ -189,7 +199,8 @@ def run(candidate) -> Certificate:
 
 
 def analyse(candidate):
-    """(certificate, details): details holds the proof's centre (float vector), rho, mu, g, free coordinates."""
+    """(certificate, details): details holds the proof's centre (``centre_exact``, fmpq, and ``centre``, rounded to
+    float64), rho, mu, g, free coordinates."""
     try:
         S = _Setup(candidate)
     except _Inconclusive as exc:
@@ -295,11 +306,73 @@ def _certify(S, pol, dist, reasons):
         raise _Inconclusive("no free coordinates")
     lam, vec = _eig_estimate(H)
     if lam > 0:
+        cert = _minimum(S, xt, g, g_balls, dist, lam, loss_lo, loss_hi, reasons)
+        if cert is not None or not g > 0:
+            return cert
+        refined = _refine(S, xt, H, g)  # the float64 centre's ball was too wide: a centre with more bits
+        if refined is None:
+            return None
+        xt, g, g_balls, loss_lo, loss_hi = refined
+        dist = sqrt_upper(sum(((a - b) ** 2 for a, b in zip(xt, S.x_exact)), fmpq(0)))
+        reasons.append(f"centre refined past float64 ({REFINE_STEPS} Newton steps at most, arb gradient): "
+                       f"gradient norm <= {decimal_str(g)}, loss in [{decimal_str(loss_lo)}, "
+                       f"{decimal_str(loss_hi)}], centre within {decimal_str(dist)} of the stored point")
         return _minimum(S, xt, g, g_balls, dist, lam, loss_lo, loss_hi, reasons)
     if lam < 0:
         return _saddle(S, xt, g, g_balls, dist, lam, vec, reasons)
     reasons.append("the reduced Hessian has a zero (float) eigenvalue")
     return None
+
+
+def _centre(xt):
+    """details entries for a proof's centre: exact (fmpq, what the proof used) and rounded to float64."""
+    exact = [v if isinstance(v, fmpq) else to_fmpq(float(v)) for v in xt]
+    return {"centre_exact": exact, "centre": np.array([fmpq_to_float(v) for v in exact])}
+
+
+def _refine(S, xt, H, g):
+    """Newton steps on an exact dyadic centre (float increments, added exactly), gradients in arb at PREC bits. A
+    float64 centre leaves ||grad|| ~ 1e-16 ||H|| ||x||, so the proof's ball (radius 2 g / mu) is as wide as that over
+    a small mu, and the Hessian enclosure over it too wide when the reduced Hessian is nearly singular; past float64
+    the gradient falls to the arb noise level and the ball to nearly a point. The float Hessian is recomputed when a
+    step gains less than a factor 1e-3 (near a nearly singular minimum the third derivatives matter). Evidence
+    only: the proof that follows (T1) is unchanged and holds at any centre. Returns (centre as fmpq list, g,
+    gradient balls, loss bounds) of the smallest gradient reached, or None if no step improved on g."""
+    xq = [to_fmpq(float(v)) if not isinstance(v, fmpq) else v for v in xt]
+    best, factor, fresh = None, None, True
+    for step in range(REFINE_STEPS + 1):
+        if step:
+            if factor is None:
+                Hs = H if H is not None else S.hess_float(np.array([float(v) for v in best[0]]))[np.ix_(S.free, S.free)]
+                H = None
+                try:
+                    factor = np.linalg.cholesky((Hs + Hs.T) / 2)
+                except np.linalg.LinAlgError:
+                    break
+            gm = np.array([float(b.mid()) for b in best[2]])
+            d = -np.linalg.solve(factor.T, np.linalg.solve(factor, gm))
+            if not np.all(np.isfinite(d)):
+                break
+            xq = list(best[0])
+            for j, i in enumerate(S.free):
+                xq[i] = xq[i] + to_fmpq(float(d[j]))
+        ev = S.ball(S.point(xq), 1)
+        gb = [ev.gradient[i] for i in S.free]
+        gn = _norm_up(gb)
+        if best is not None and not gn < best[1]:
+            if fresh:
+                break
+            factor, fresh = None, True  # a stale Hessian: recompute it at the best centre and try again
+            continue
+        if best is not None and not gn < best[1] * fmpq(1, 1000):
+            factor, fresh = None, True  # slow progress: a new Hessian at this (better) centre
+        elif best is not None:
+            fresh = False
+        lo, hi = ball_bounds(ev.loss)
+        best = (xq, gn, gb, lo, hi)
+    if best is None or not best[1] < g:
+        return None
+    return best
 
 
 def _minimum(S, xt, g, g_balls, dist, lam, loss_lo, loss_hi, reasons):
@@ -310,7 +383,8 @@ def _minimum(S, xt, g, g_balls, dist, lam, loss_lo, loss_hi, reasons):
         if mu <= 0 or mu_q == 0:
             break
         rho = 0.0 if g == 0 else float_up(2 * g / mu_q)
-        if not math.isfinite(rho) or rho > 1e-3 * (1 + float(np.max(np.abs(xt), initial=0.0))):
+        xmax = max((abs(float(v)) for v in xt), default=0.0)
+        if not math.isfinite(rho) or rho > 1e-3 * (1 + xmax):
             reasons.append(f"mu = {mu:.4g} needs a ball of radius {rho:.3g}: too wide for an enclosure")
             break
         if g != 0 and not g < mu_q * to_fmpq(rho):
@@ -320,7 +394,7 @@ def _minimum(S, xt, g, g_balls, dist, lam, loss_lo, loss_hi, reasons):
         if not ok:
             reasons.append(f"mu = {mu:.4g}, rho = {rho:.3g}: {detail}")
             continue
-        S.details.update(centre=xt, rho=rho, mu=mu_q, g=g)
+        S.details.update(_centre(xt), rho=rho, mu=mu_q, g=g)
         reasons.append(f"Hessian enclosure over the box centre +- {rho:.3g} ({'float products with rounding bounds' if S.fast else 'arb'}): {detail}")
         if g == 0:
             reasons.append("the gradient at the centre is exactly 0 and the Hessian there is positive definite: "
@@ -394,7 +468,7 @@ def _saddle(S, xt, g, g_balls, dist, lam, vec, reasons):
             continue
         full = np.zeros(S.P)
         full[S.free] = d
-        S.details.update(centre=xt, rho=rho, g=g)
+        S.details.update(_centre(xt), rho=rho, g=g)
         radius = to_fmpq(float_up(dist + to_fmpq(rho)))
         reasons.append(f"d^T H d <= {float(bound):.3g} < 0 over the whole box along a float eigenvector d: the "
                        f"critical point within {decimal_str(radius)} of the stored point is not a local minimum (the loss "
