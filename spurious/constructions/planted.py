@@ -70,10 +70,13 @@ Route sdp (polynomial and smooth units, two or more hidden layers, P <= SDP_MAX_
 unit fixes the direction of r; instead, r ranges over all of (range J)^perp = span N. In coordinates z on a complement
 of the symmetry tangents where J^T J = I (whitening by the SVD of the column-equilibrated J), the Hessian is
 2c (I + E~(N c)) with E~ linear in c. For each witness theta* (weak-unit variants and independent random points, the
-largest off-range part first) a semidefinite program (cvxpy; Clarabel, or SCS above SDP_DENSE_MAX)
+largest off-range part first) a semidefinite program (cvxpy, Clarabel, on an active subspace of at most SDP_DENSE_MAX
+eigen-directions, :func:`_max_margin`)
     maximise t  subject to  I + E~(N c) >= t I,   -delta . N c >= kappa |delta|^2 / 2   (kappa = 3/2)
 chooses c: the witness holds with margin and the curvature of every unit is cancelled as far as the normal space
-allows (with n d_L ~ 4 (P - dim T) + 20 samples, N - rank J ~ 3 (P - dim T), the float margin t is typically > 0.5).
+allows (with n d_L ~ 4 (P - dim T) + 20 samples, N - rank J ~ 3 (P - dim T), the float margin t is typically > 0.5;
+smooth units above SDP_DENSE_MAX free parameters get 6 (P - dim T) + 20). A witness whose program on the active
+subspace (a relaxation) already falls below SDP_MIN_MARGIN is dropped at once.
 Then, as before, r is projected exactly into the left null space of J (C3) and C4 is checked exactly; polynomial
 units are accepted only on an exactly positive definite Hessian, smooth units go to the interval path. For
 polynomial units at two or more hidden layers the pre-activations of every layer are scaled to unit spread (the
