@@ -12,38 +12,10 @@ from __future__ import annotations
 
 import argparse
 import time
-from fractions import Fraction
-
 import numpy as np
-import torch
 
-from spurious.arithmetic import FloatModel
-from spurious.constructions.planted import plant
-from spurious.problem import FiniteData, Problem
-from spurious.rationals import fmpq_to_float, to_fmpq
+from spurious.constructions.planted import plant, residual_family
 from spurious.verifiers import interval
-
-
-def family(widths, activation, seed):
-    cand = plant(widths=widths, activation=activation, seed=seed)
-    prob, net = cand.problem, cand.problem.network
-    x = cand.point.flatten_float(net)
-    model = FloatModel(prob, cand.point)
-    F = model.forward(torch.tensor(x), model.X).numpy().reshape(prob.data.n, -1)
-    R = F - np.array([[fmpq_to_float(v) for v in row] for row in prob.data.Y])
-
-    def at(s):
-        s = to_fmpq(Fraction(s).limit_denominator(10**12))
-        Ys = tuple(tuple(to_fmpq(float(f)) - s * to_fmpq(float(r)) for f, r in zip(fr, rr)) for fr, rr in zip(F, R))
-        return cand.__class__(Problem(net, FiniteData(prob.data.X, Ys), prob.loss), cand.point, cand.witness,
-                              cand.meta)
-
-    def hessian(c):
-        return FloatModel(c.problem, c.point).hessians(x)[0].numpy()
-
-    H0, H1 = hessian(at(0)), hessian(at(1))
-    Li = np.linalg.inv(np.linalg.cholesky(H0))
-    return at, hessian, 1 / np.linalg.eigvalsh(-Li @ (H1 - H0) @ Li.T)[-1]
 
 
 def timed(cand, steps):
@@ -63,7 +35,8 @@ def main():
     ap.add_argument("--activation", default="tanh")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
-    at, hessian, s_star = family(tuple(int(w) for w in a.widths.split(",")), a.activation, a.seed)
+    cand = plant(widths=tuple(int(w) for w in a.widths.split(",")), activation=a.activation, seed=a.seed)
+    at, s_star, hessian = residual_family(cand)
     print(f"{a.activation} {a.widths} seed {a.seed}: s* = {s_star:.6g}")
     print("| s / s* | lambda_min (float) | float64 centre | refined centre |")
     print("|---|---|---|---|")

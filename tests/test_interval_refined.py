@@ -7,17 +7,11 @@ eigenvalue is ~1e-7 .. 1e-9 of the Hessian's scale (the float64 centre alone can
 with a tiny negative eigenvalue, which must never be certified a minimum.
 """
 
-from fractions import Fraction
-
 import numpy as np
 import pytest
-import torch
 
-from spurious.arithmetic import FloatModel
 from spurious.certificate import MINIMUM_VERDICTS, NOT_GLOBAL, NOT_LOCAL_MIN, STRICT_LOCAL_MIN
-from spurious.constructions.planted import plant
-from spurious.problem import FiniteData, Problem
-from spurious.rationals import fmpq_to_float, to_fmpq
+from spurious.constructions.planted import plant, residual_family
 from spurious.verifiers import interval
 
 from test_verify_interval import check_minimum_certificate
@@ -25,26 +19,7 @@ from test_verify_interval import check_minimum_certificate
 
 @pytest.fixture(scope="module")
 def family():
-    cand = plant(widths=(2, 3, 3, 1), activation="tanh", seed=0)
-    prob, net = cand.problem, cand.problem.network
-    x = cand.point.flatten_float(net)
-    model = FloatModel(prob, cand.point)
-    F = model.forward(torch.tensor(x), model.X).numpy().reshape(prob.data.n, -1)
-    Y = np.array([[fmpq_to_float(v) for v in row] for row in prob.data.Y])
-    R = F - Y
-
-    def at(s):
-        s = to_fmpq(Fraction(s).limit_denominator(10**12))
-        Ys = tuple(tuple(to_fmpq(float(f)) - s * to_fmpq(float(r)) for f, r in zip(fr, rr)) for fr, rr in zip(F, R))
-        return cand.__class__(Problem(net, FiniteData(prob.data.X, Ys), prob.loss), cand.point, cand.witness,
-                              cand.meta)
-
-    def hessian(c):
-        return FloatModel(c.problem, c.point).hessians(x)[0].numpy()
-
-    H0, H1 = hessian(at(0)), hessian(at(1))
-    Li = np.linalg.inv(np.linalg.cholesky(H0))
-    s_star = 1 / np.linalg.eigvalsh(-Li @ (H1 - H0) @ Li.T)[-1]
+    at, s_star, hessian = residual_family(plant(widths=(2, 3, 3, 1), activation="tanh", seed=0))
     assert s_star > 1  # the planted residual itself (s = 1) keeps the Hessian positive definite
     return at, hessian, s_star
 

@@ -947,6 +947,36 @@ def _max_margin(C, k, a, need, penalty=1e-4, give_up=-np.inf):
     return best
 
 
+
+def residual_family(cand):
+    """(at, s_star, hessian) for a planted point: ``at(s)`` is the candidate with labels Y_s = F - s r (F the float64
+    outputs taken exactly, r = F - Y), critical at the same point for every s up to float rounding of F, with Hessian
+    H(s) = H(0) + s (H(1) - H(0)) linear in s; ``s_star`` is the float crossing where lambda_min(H(s)) = 0 (beyond
+    it the point is a saddle); ``hessian(c)`` the float Hessian of a member at the point. Near misses on both sides
+    of s_star test verifiers (tests/test_interval_refined.py, benchmarks/bench_interval_refined.py)."""
+    import torch
+    from fractions import Fraction
+
+    from ..arithmetic import FloatModel
+
+    prob, net = cand.problem, cand.problem.network
+    x = cand.point.flatten_float(net)
+    model = FloatModel(prob, cand.point)
+    F = model.forward(torch.tensor(x), model.X).numpy().reshape(prob.data.n, -1)
+    R = F - np.array([[fmpq_to_float(v) for v in row] for row in prob.data.Y])
+
+    def at(s):
+        s = to_fmpq(Fraction(s).limit_denominator(10**12))
+        Ys = tuple(tuple(to_fmpq(float(f)) - s * to_fmpq(float(r)) for f, r in zip(fr, rr)) for fr, rr in zip(F, R))
+        return Candidate(Problem(net, FiniteData(prob.data.X, Ys), prob.loss), cand.point, cand.witness, cand.meta)
+
+    def hessian(c):
+        return FloatModel(c.problem, c.point).hessians(x)[0].numpy()
+
+    H0, H1 = hessian(at(0)), hessian(at(1))
+    Li = np.linalg.inv(np.linalg.cholesky(H0))
+    return at, 1 / np.linalg.eigvalsh(-Li @ (H1 - H0) @ Li.T)[-1], hessian
+
 FAMILY = dict(
     name="planted",
     reference=REFERENCE,
