@@ -200,3 +200,20 @@ def test_sigmoid_planting_is_the_tanh_planting_reparametrised():
         assert (cert.verdict, cert.glob) in ((STRICT_LOCAL_MIN, NOT_GLOBAL), ("inconclusive", "unknown"))
         verdicts.append(cert.verdict)
     assert STRICT_LOCAL_MIN in verdicts
+
+
+def test_sdp_margin_program_known_optima():
+    """_max_margin on programs with known optima: E(z) = z diag(-1, 1, 1/2), z >= 1 gives max lambda_min(I + E) = 0 at
+    z = 1 (with or without the give-up bound, which may only stop early below it); E(z) = z I, z >= 1 hits the cap
+    t <= 1 inside the program, and the returned full-space margin is that of the chosen z (>= 1)."""
+    import numpy as np
+
+    from spurious.constructions.planted import _max_margin
+
+    C = np.diag([-1.0, 1.0, 0.5]).reshape(9, 1)
+    for give_up in (-np.inf, 1e-2):
+        t, z = _max_margin(C, 3, np.array([1.0]), 1.0, 1e-4, give_up)
+        assert abs(t) < 1e-4 and abs(z[0] - 1) < 1e-4
+        assert abs(t - np.linalg.eigvalsh(np.eye(3) + z[0] * np.diag([-1.0, 1.0, 0.5]))[0]) < 1e-12
+    t, z = _max_margin(np.eye(2).reshape(4, 1), 2, np.array([1.0]), 1.0)
+    assert z[0] >= 1 - 1e-6 and abs(t - (1 + z[0])) < 1e-9
