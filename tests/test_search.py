@@ -622,3 +622,16 @@ def test_safran_shamir_end_points_merge_modulo_input_coordinate_permutations():
         assert [c.hits for c in cluster_points(m, pts[:2], 1e-5)] == [1, 1]
     finally:
         m.fns.input_permutations = True
+
+
+def test_minimum_json_has_no_nan():
+    """The Gaussian closed form has no float Hessian at parallel units (the teacher cluster): its smallest eigenvalue
+    is NaN, which JSON cannot carry; it is written as null and the rest of the row is kept."""
+    import math
+
+    from spurious.search.multistart import Minimum
+
+    row = Minimum(np.zeros(3), 0.0, 0, 5, 1e-12, math.nan).to_json(10)
+    assert row["min_hessian_eigenvalue"] is None and row["hits"] == 5 and row["fraction"] == 0.5
+    json.dumps(row, allow_nan=False)
+    assert Minimum(np.zeros(3), 0.0, 0, 5, 1e-12, -0.25).to_json(10)["min_hessian_eigenvalue"] == -0.25

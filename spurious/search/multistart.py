@@ -383,7 +383,9 @@ class Minimum:
                "rigor": c.rigor if c is not None else "numerical",
                "hits": self.hits, "fraction": self.hits / starts if starts else 0.0, "family": self.family,
                "float_loss": self.loss, "first_start": self.first_start, "grad_norm": self.grad_norm,
-               "min_hessian_eigenvalue": self.min_eigenvalue, "status": self.status()}
+               # NaN where the float Hessian is undefined (e.g. parallel units of the Gaussian closed form): null
+               "min_hessian_eigenvalue": self.min_eigenvalue if math.isfinite(self.min_eigenvalue) else None,
+               "status": self.status()}
         if self.file is not None:
             out["file"] = self.file
         if self.reaches_global_value and not (c is not None and c.proved and c.verdict in MINIMUM_VERDICTS):
