@@ -217,3 +217,18 @@ def test_sdp_margin_program_known_optima():
         assert abs(t - np.linalg.eigvalsh(np.eye(3) + z[0] * np.diag([-1.0, 1.0, 0.5]))[0]) < 1e-12
     t, z = _max_margin(np.eye(2).reshape(4, 1), 2, np.array([1.0]), 1.0)
     assert z[0] >= 1 - 1e-6 and abs(t - (1 + z[0])) < 1e-9
+
+
+def test_planting_does_not_depend_on_the_thread_count():
+    """Randomness only through seed: the float choices (SVD, eigh, SDP, torch Hessians) round differently with the
+    number of BLAS and torch threads, so plant runs single-threaded; the same seed gives the same file when the
+    caller runs at 1 or 2 threads (sigmoid 2-3-3-1 seed 0 differed before)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, torch; from threadpoolctl import threadpool_limits; n = int(sys.argv[1]); "
+            "torch.set_num_threads(n); threadpool_limits(limits=n); from spurious.constructions.planted import plant; "
+            "print(plant(widths=(2, 3, 3, 1), activation='sigmoid', seed=0).dumps())")
+    outs = [subprocess.run([sys.executable, "-c", code, n], capture_output=True, text=True, check=True).stdout
+            for n in ("1", "2")]
+    assert outs[0] == outs[1] and '"sigmoid"' in outs[0]
