@@ -190,16 +190,10 @@ def test_sigmoid_planting_is_the_tanh_planting_reparametrised():
         m = FloatModel(cand.problem, cand.point)
         outs.append(m.forward(torch.tensor(cand.point.flatten_float(cand.problem.network)), m.X).numpy())
     assert np.allclose(outs[0], outs[1], rtol=1e-12, atol=1e-12)
-    # the interval proof is borderline here, and float choices (SVD, SDP) move with the BLAS thread count: seeds 0-2,
-    # as `find` walks them; each is certified or declined, and at least one is certified
-    verdicts = []
-    for seed in range(3):
-        cand = sig if seed == 0 else construct("planted", widths=(2, 3, 3, 1), activation="sigmoid", seed=seed)
-        cert = verify(cand)
-        assert cert.rigor == "interval"
-        assert (cert.verdict, cert.glob) in ((STRICT_LOCAL_MIN, NOT_GLOBAL), ("inconclusive", "unknown"))
-        verdicts.append(cert.verdict)
-    assert STRICT_LOCAL_MIN in verdicts
+    # planting is single-threaded (the same file at any thread count) and the interval path refines a nearly
+    # singular centre past float64: seed 0 itself is certified
+    cert = verify(sig)
+    assert (cert.verdict, cert.glob, cert.rigor) == (STRICT_LOCAL_MIN, NOT_GLOBAL, "interval")
 
 
 def test_sdp_margin_program_known_optima():

@@ -974,7 +974,6 @@ def _max_margin(C, k, a, need, penalty=1e-4, give_up=-np.inf):
     return best
 
 
-
 def residual_family(cand):
     """(at, s_star, hessian) for a planted point: ``at(s)`` is the candidate with labels Y_s = F - s r (F the float64
     outputs taken exactly, r = F - Y), critical at the same point for every s up to float rounding of F, with Hessian
@@ -1003,6 +1002,7 @@ def residual_family(cand):
     H0, H1 = hessian(at(0)), hessian(at(1))
     Li = np.linalg.inv(np.linalg.cholesky(H0))
     return at, 1 / np.linalg.eigvalsh(-Li @ (H1 - H0) @ Li.T)[-1], hessian
+
 
 FAMILY = dict(
     name="planted",

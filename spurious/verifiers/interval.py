@@ -309,7 +309,8 @@ def _certify(S, pol, dist, reasons):
         cert = _minimum(S, xt, g, g_balls, dist, lam, loss_lo, loss_hi, reasons)
         if cert is not None or not g > 0:
             return cert
-        refined = _refine(S, xt, H, g)  # the float64 centre's ball was too wide: a centre with more bits
+        # the float64 centre's ball was too wide: a centre with more bits
+        refined = _refine(S, (xt, g, g_balls, loss_lo, loss_hi), H)
         if refined is None:
             return None
         xt, g, g_balls, loss_lo, loss_hi = refined
@@ -330,49 +331,36 @@ def _centre(xt):
     return {"centre_exact": exact, "centre": np.array([fmpq_to_float(v) for v in exact])}
 
 
-def _refine(S, xt, H, g):
-    """Newton steps on an exact dyadic centre (float increments, added exactly), gradients in arb at PREC bits. A
-    float64 centre leaves ||grad|| ~ 1e-16 ||H|| ||x||, so the proof's ball (radius 2 g / mu) is as wide as that over
-    a small mu, and the Hessian enclosure over it too wide when the reduced Hessian is nearly singular; past float64
-    the gradient falls to the arb noise level and the ball to nearly a point. The float Hessian is recomputed when a
-    step gains less than a factor 1e-3 (near a nearly singular minimum the third derivatives matter). Evidence
-    only: the proof that follows (T1) is unchanged and holds at any centre. Returns (centre as fmpq list, g,
-    gradient balls, loss bounds) of the smallest gradient reached, or None if no step improved on g."""
-    xq = [to_fmpq(float(v)) if not isinstance(v, fmpq) else v for v in xt]
-    best, factor, fresh = None, None, True
-    for step in range(REFINE_STEPS + 1):
-        if step:
-            if factor is None:
-                Hs = H if H is not None else S.hess_float(np.array([float(v) for v in best[0]]))[np.ix_(S.free, S.free)]
-                H = None
-                try:
-                    factor = np.linalg.cholesky((Hs + Hs.T) / 2)
-                except np.linalg.LinAlgError:
-                    break
-            gm = np.array([float(b.mid()) for b in best[2]])
-            d = -np.linalg.solve(factor.T, np.linalg.solve(factor, gm))
-            if not np.all(np.isfinite(d)):
-                break
-            xq = list(best[0])
-            for j, i in enumerate(S.free):
-                xq[i] = xq[i] + to_fmpq(float(d[j]))
+def _refine(S, start, H):
+    """Newton steps on an exact dyadic centre (float increments, added exactly), gradients in arb at PREC bits, a
+    fresh float Hessian at every step (near a nearly singular minimum a stale one stalls: the third derivatives
+    matter). A float64 centre leaves ||grad|| ~ 1e-16 ||H|| ||x||, so the proof's ball (radius 2 g / mu) is as wide
+    as that over a small mu, and the Hessian enclosure over it too wide; past float64 the gradient falls to the arb
+    noise level and the ball to nearly a point. Evidence only: the proof that follows (T1) is unchanged and holds at
+    any centre. ``start`` = (centre, g, gradient balls, loss_lo, loss_hi) at the float64 centre; returns the same for
+    the smallest gradient reached, or None if no step improved on it."""
+    best = start
+    for _ in range(REFINE_STEPS):
+        if best is not start:
+            H = S.hess_float(np.array([float(v) for v in best[0]]))[np.ix_(S.free, S.free)]
+        try:
+            factor = np.linalg.cholesky((H + H.T) / 2)
+        except np.linalg.LinAlgError:
+            break
+        gm = np.array([float(b.mid()) for b in best[2]])
+        d = -np.linalg.solve(factor.T, np.linalg.solve(factor, gm))
+        if not np.all(np.isfinite(d)):
+            break
+        xq = [v if isinstance(v, fmpq) else to_fmpq(float(v)) for v in best[0]]
+        for j, i in enumerate(S.free):
+            xq[i] = xq[i] + to_fmpq(float(d[j]))
         ev = S.ball(S.point(xq), 1)
         gb = [ev.gradient[i] for i in S.free]
         gn = _norm_up(gb)
-        if best is not None and not gn < best[1]:
-            if fresh:
-                break
-            factor, fresh = None, True  # a stale Hessian: recompute it at the best centre and try again
-            continue
-        if best is not None and not gn < best[1] * fmpq(1, 1000):
-            factor, fresh = None, True  # slow progress: a new Hessian at this (better) centre
-        elif best is not None:
-            fresh = False
-        lo, hi = ball_bounds(ev.loss)
-        best = (xq, gn, gb, lo, hi)
-    if best is None or not best[1] < g:
-        return None
-    return best
+        if not gn < best[1]:
+            break
+        best = (xq, gn, gb, *ball_bounds(ev.loss))
+    return best if best is not start else None
 
 
 def _minimum(S, xt, g, g_balls, dist, lam, loss_lo, loss_hi, reasons):
