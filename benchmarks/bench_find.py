@@ -19,7 +19,8 @@ import time
 
 ACTIVATIONS = ["relu", "leaky_relu", "tanh", "sigmoid", "softplus", "gelu", "erf", "quadratic", "cubic", "linear"]
 ALIASES = {"cubic": "polynomial:0,1,0,1/3"}  # names with commas cannot go in --activations
-ARCHS = ["2-3-1", "3-5-1", "2-10-1", "2-3-3-1", "3-4-4-1", "4-8-8-1", "2-3-3-3-1", "3-5-5-5-1", "4-8-8-8-1"]
+ARCHS = ["2-3-1", "3-5-1", "2-10-1", "2-3-3-1", "3-4-4-1", "4-8-8-1", "2-3-3-3-1", "3-5-5-5-1", "4-8-8-8-1", "2-10-10-1",
+         "10-10-10-1"]
 
 CELL = r"""
 import json, sys, time

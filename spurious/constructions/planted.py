@@ -70,13 +70,19 @@ Route sdp (polynomial and smooth units, two or more hidden layers, P <= SDP_MAX_
 unit fixes the direction of r; instead, r ranges over all of (range J)^perp = span N. In coordinates z on a complement
 of the symmetry tangents where J^T J = I (whitening by the SVD of the column-equilibrated J), the Hessian is
 2c (I + E~(N c)) with E~ linear in c. For each witness theta* (weak-unit variants and independent random points, the
-largest off-range part first) a semidefinite program (cvxpy, Clarabel, on an active subspace of at most SDP_DENSE_MAX
-eigen-directions, :func:`_max_margin`)
+largest off-range part first) a semidefinite program (cvxpy, Clarabel, :func:`_max_margin`)
     maximise t  subject to  I + E~(N c) >= t I,   -delta . N c >= kappa |delta|^2 / 2   (kappa = 3/2)
 chooses c: the witness holds with margin and the curvature of every unit is cancelled as far as the normal space
-allows (with n d_L ~ 4 (P - dim T) + 20 samples, N - rank J ~ 3 (P - dim T), the float margin t is typically > 0.5;
-smooth units above SDP_DENSE_MAX free parameters get 6 (P - dim T) + 20). A witness whose program on the active
-subspace (a relaxation) already falls below SDP_MIN_MARGIN is dropped at once.
+allows (with n d_L ~ 4 (P - dim T) + 20 samples, N - rank J ~ 3 (P - dim T), the float margin t is typically > 0.5).
+Beyond k = P - dim T > SDP_DENSE_MAX the interior-point LMI is too costly (its barrier block has k^2 / 2 rows), and
+restricting it to a subspace of eigen-directions did not converge (each round pushed the curvature into the
+directions left out: margin 1 on the subspace, -26 to -105 on R^k at 4-8-8-1); there c is the least-curvature
+residual instead (:func:`_least_curvature`, closed form): the c of least |E~(N c)|_F (small ridge) meeting the
+witness constraint with equality, every witness tried. With n d_L = 12 (P - dim T) + 20 samples (N - rank J ~ 11 k,
+against the k (k + 1) / 2 entries of E~) its margin is typically 0.6-0.9 (measured at 4-8-8-1 and 3-5-5-5-1 for
+tanh, softplus, gelu, erf), where the full SDP on 6 (P - dim T) + 20 samples had optimum -0.4 to 0 at 4-8-8-1.
+For smooth units the labels are then taken from outputs and a Jacobian at 128 bits (:func:`_accurate_residual`): with
+|r| ~ 1e5 the float64 Jacobian's cancellation errors (~1e-9) left the point ~1e-7 from critical.
 Then, as before, r is projected exactly into the left null space of J (C3) and C4 is checked exactly; polynomial
 units are accepted only on an exactly positive definite Hessian, smooth units go to the interval path. For
 polynomial units at two or more hidden layers the pre-activations of every layer are scaled to unit spread (the
@@ -104,7 +110,7 @@ import numpy as np
 from flint import fmpq, fmpq_mat
 
 from ..arithmetic import EXACT, evaluate_exact
-from ..arithmetic.passes import jacobian
+from ..arithmetic.passes import context_layers, jacobian
 from ..candidate import Candidate
 from ..errors import InputError
 from ..network import Network, Point
@@ -139,9 +145,10 @@ def default_samples(widths, activation, sdp=None) -> int:
     net = Network.make(tuple(widths), activation)
     free = net.num_params - _symmetry_dim(net)
     if _sdp_route(net) if sdp is None else sdp:  # (range J)^perp of dimension ~ 3 (P - dim T): room for the SDP to cancel curvature
-        # smooth units beyond the dense LMI (k > SDP_DENSE_MAX): 5 (P - dim T) normal directions; measured at
-        # 3-5-5-5-1 tanh, seeds 0-2 each planted at 6 (P - dim T) + 20, at 4 (P - dim T) + 20 seed 0 needed 4 points
-        per = 6 if net.activations[0].kind == "smooth" and free > SDP_DENSE_MAX else 4
+        # smooth units beyond the dense LMI (k > SDP_DENSE_MAX), where r is the least-curvature residual: 11 (P - dim T)
+        # normal directions; measured at 4-8-8-1 (k = 121): softplus failed C5 at 8 (P - dim T) + 20 for seeds 0 and
+        # 1 and planted at 12 (P - dim T) + 20; tanh, gelu and erf planted at both
+        per = 12 if net.activations[0].kind == "smooth" and free > SDP_DENSE_MAX else 4
         return math.ceil((per * free + 20) / widths[-1])
     if _full_cancellation(net):
         P = net.num_params
@@ -284,10 +291,26 @@ class _Float:
     def outputs(self, layers):
         return self.model.forward(self.theta(layers), self.X).reshape(-1).numpy()
 
-    def jacobian(self, layers):
-        from torch.func import jacrev
+    def _one(self, th, x):
+        return self.model.forward(th, x[None, :])[0]
 
-        return jacrev(lambda th: self.model.forward(th, self.X).reshape(-1))(self.theta(layers)).numpy()
+    def jacobian(self, layers):
+        """J = dF/dtheta, (n d_L) x P, one sample at a time (vmap): linear in n, where the Jacobian of the whole
+        batch's output would back-propagate every output through every sample."""
+        from torch.func import jacrev, vmap
+
+        J = vmap(jacrev(self._one), in_dims=(None, 0))(self.theta(layers), self.X)
+        return J.reshape(-1, J.shape[-1]).numpy()
+
+    def whitened_hessians(self, layers, Wh, rows=slice(None)):
+        """Per-sample Hessians Wh^T Hess f_i Wh in the coordinates theta + Wh u, (n d_L) x k x k (vmap over the samples
+        ``rows``)."""
+        from torch.func import hessian, vmap
+
+        th, W = self.theta(layers), self.torch.tensor(Wh)
+        u = self.torch.zeros(W.shape[1], dtype=th.dtype)
+        H = vmap(hessian(lambda u, x: self._one(th + W @ u, x)), in_dims=(None, 0))(u, self.X[rows])
+        return H.reshape(-1, W.shape[1], W.shape[1]).numpy()
 
     def curvature(self, layers, r):
         """E(r) = sum_i r_i Hess f_i (float64)."""
@@ -673,8 +696,7 @@ def _candidate(net, act, X, layers, res, seed, eta, scale, n):
     if act.exact:
         Y, info = _exact_labels(net, X, layers, res, scale)
     else:
-        r = res["r_float"]
-        Fv = res["F_float"]
+        Fv, r = _accurate_residual(net, X, layers, res["r_float"])
         Yf = Fv - r
         Y = [tuple(to_fmpq(float(Yf[i * d_out + o])) for o in range(d_out)) for i in range(n)]
         info = {}
@@ -685,12 +707,31 @@ def _candidate(net, act, X, layers, res, seed, eta, scale, n):
             "notes": ("point chosen first; labels Y = f(X; point) - r with r in the left null space of the Jacobian "
                       + ("(exact: an exact critical point)" if act.exact else
                          "(float64, labels rounded: a rational point near a true critical point)")
-                      + ("; r chosen by an SDP (curvature cancelled on (range J)^perp); witness: another point"
+                      + ("; r chosen by an SDP or least curvature (curvature cancelled on (range J)^perp); witness: "
+                         "another point"
                          if res.get("features", True) is False else
                          f"; weak unit: last hidden layer unit 0, outgoing weight {eta}; witness: its incoming "
                          "weights replaced"))}
     meta.update(info)
     return Candidate(problem, point, witness, meta)
+
+
+def _accurate_residual(net, X, layers, r):
+    """(F, r) for smooth units: outputs and Jacobian at 128 bits (arb midpoints), r projected once more onto
+    (range J)^perp. The float64 J carries absolute errors ~1e-9 where the pre-activations are large (cancellation);
+    times a residual of norm ~1e5 (the least-curvature residuals of deep networks) that left gradients ~1e-7 at the
+    planted point, and the interval path's Newton polish could not reach the critical point (measured: softplus
+    3-5-5-5-1 seed 0, gradient 5e-7 -> 2e-12 with this, inconclusive -> strict)."""
+    from ..arithmetic.contexts import BallContext
+
+    ball = BallContext()
+    F, J = jacobian(ball, net, [list(x) for x in X], context_layers(ball, [(L.W, L.b) for L in _point(layers).layers]))
+    F = np.array([float(v.mid()) for row in F for v in row])
+    J = np.array([[float(J[i, j].mid()) for j in range(J.ncols())] for i in range(J.nrows())])
+    U = np.linalg.svd(J, full_matrices=False)[0][:, :net.num_params - _symmetry_dim(net)]
+    for _ in range(2):
+        r = r - U @ (U.T @ r)
+    return F, r
 
 
 def _exact_labels(net, X, layers, res, scale):
@@ -779,13 +820,14 @@ SDP_POINT_TRIES = 6
 SDP_WITNESSES = 4      # SDPs solved per point (witnesses with the largest off-range part first)
 SDP_RANDOM_WITNESSES = 8
 SDP_KAPPA = 1.5        # witness margin: -delta . r >= kappa |delta|^2 / 2 (C4 survives shrinking r to 1/kappa)
-SDP_MAX_P = 200       # a (P - dim T)-square LMI
-SDP_DENSE_MAX = 60    # largest LMI given to the interior-point solver (active subspace beyond)
-SDP_ADD = 20          # eigenvectors added to the active subspace per round
-SDP_ROUNDS = 8
+SDP_MAX_P = 250       # k = P - dim T: per-sample k x k Hessians and a Gram matrix of size ~11 k (tanh 10-10-10-1,
+#                       P = 231: find certifies it in ~100 s)
+SDP_DENSE_MAX = 60    # largest LMI given to the interior-point solver (least curvature beyond)
 SDP_SMOOTH_PENALTY = 0.05  # smooth units: weight of |r| against the margin (a smaller r: a tighter interval proof)
 SDP_GOOD = 0.5        # a margin that is good enough to stop improving
-SDP_CHUNK = 64        # samples per batch of per-sample Hessians
+SDP_CHUNK = 256       # samples per batch of per-sample Hessians
+LS_RIDGES = (1e-4, 1e-6, 1e-8, 1e-10, 1e-12)  # least-curvature residual: ridges relative to the largest Gram
+#                                              eigenvalue, large (small r) first
 SDP_MIN_MARGIN = 1e-2  # float estimate of lambda_min(I + E~(r)) needed before the exact Hessian is tried
 _CLARABEL_OPTS = dict(tol_gap_abs=1e-5, tol_gap_rel=1e-5, tol_feas=1e-6)  # a choice, not a proof: loose is enough
 
@@ -857,8 +899,8 @@ def _plant_by_sdp(net, act, X, rng, seed, eta, scale, n, check_curvature, deadli
     if failed == "C2":
         raise InputError(f"planted: condition C2 violated: rank J < P - dim T = {P - tdim} (or J too ill-conditioned "
                          f"to choose r) for {SDP_POINT_TRIES} random points; try more samples (n) or another seed")
-    raise InputError("planted: condition C5 violated: no residual found by the SDP keeps the exact Hessian positive "
-                     f"definite off the symmetry orbit ({SDP_POINT_TRIES} points tried); try more samples (n) or "
+    raise InputError("planted: condition C5 violated: no residual found (SDP or least curvature) keeps the Hessian "
+                     f"positive definite off the symmetry orbit ({SDP_POINT_TRIES} points tried); try more samples (n) or "
                      "another seed")
 
 
@@ -870,11 +912,10 @@ def _sdp_residuals(net, fl, layers, J, witnesses, red, deadline=None):
     with output change delta: maximise t subject to I + E~(N c) >= t I and -delta . N c >= kappa |delta|^2 / 2 (the
     witness has lower loss with margin), with a small penalty on |c| so that directions that change neither E~ nor the
     witness gain are not inflated. Unlike the weak-unit route this can cancel the curvature of every unit at once;
-    it needs many samples (N - rank J well above the k(k+1)/2 entries of E~). Yields candidate dicts for
+    it needs many samples (N - rank J well above the k(k+1)/2 entries of E~). Beyond k > SDP_DENSE_MAX the least-
+    curvature residual (:func:`_least_curvature`) replaces the SDP, for every witness. Yields candidate dicts for
     :func:`_candidate`: each one with margin >= SDP_GOOD at once, the others (margin >= SDP_MIN_MARGIN) after, best
     first."""
-    from torch.func import hessian
-
     d, Q, S, Vt = red
     Wh = ((Q @ Vt.T) / S) / d[:, None]                      # P x k: J Wh has orthonormal columns
     k = Wh.shape[1]
@@ -883,31 +924,47 @@ def _sdp_residuals(net, fl, layers, J, witnesses, red, deadline=None):
     Nb = U[:, k:]                                          # (range J)^perp (rank J = k: C2, float)
     if Nb.shape[1] == 0:
         return
-    A = np.zeros((Nb.shape[1], k, k))                      # c -> vec E~(N c), from per-sample Hessians in chunks
-    theta, d_out = fl.theta(layers), net.widths[-1]
+    # c -> E~(N c) from whitened per-sample Hessians, packed: the upper triangle, off-diagonal entries times sqrt 2,
+    # so that |E~(N c)|_F = |A^T c|; ``full`` indexes the packed entry of each (a, b)
+    iu = np.triu_indices(k)
+    wts = np.where(iu[0] == iu[1], 1.0, math.sqrt(2))
+    full = np.zeros((k, k), dtype=int)
+    full[iu] = np.arange(len(wts))
+    full = (full + full.T - np.diag(np.diag(full))).reshape(-1)
+    A = np.zeros((Nb.shape[1], len(wts)))
+    d_out = net.widths[-1]
     for i0 in range(0, len(fl.Xq), SDP_CHUNK):
-        Xc = fl.X[i0:i0 + SDP_CHUNK]
-        Hs = hessian(lambda th: fl.model.forward(th, Xc).reshape(-1))(theta).numpy()  # chunk x P x P
-        A += np.einsum("ij,ipq,pa,qb->jab", Nb[i0 * d_out:(i0 + len(Xc)) * d_out], Hs, Wh, Wh, optimize=True)
-    A = A.reshape(Nb.shape[1], k * k)
+        Hw = fl.whitened_hessians(layers, Wh, slice(i0, i0 + SDP_CHUNK))
+        A += Nb[i0 * d_out:i0 * d_out + len(Hw)].T @ (Hw[:, iu[0], iu[1]] * wts)
+    lam, V = np.linalg.eigh(A @ A.T)                       # |E~(N c)|_F^2 = c^T (A A^T) c
+    R = V[:, lam > 1e-24 * lam[-1]]                        # directions that act on E~
+
+    def curvature(z):                                      # E~(N z), k x k
+        return ((A.T @ z) / wts)[full].reshape(k, k)
     found = []
     deltas = [(wl, fl.outputs(wl) - F) for wl in witnesses]
     deltas = [(wl, dl, Nb.T @ dl) for wl, dl in deltas if np.all(np.isfinite(dl))]
     deltas.sort(key=lambda t: -np.linalg.norm(t[2]) / max(np.linalg.norm(t[1]), 1e-300))
-    for wl, dl, g in deltas[:SDP_WITNESSES]:
+    dense = k <= SDP_DENSE_MAX
+    for wl, dl, g in deltas[:SDP_WITNESSES] if dense else deltas:
         _check_deadline(deadline)
         if np.linalg.norm(g) < 1e-9 * np.linalg.norm(dl):
             continue
-        # only directions that act on E~ or on the witness gain: the row space of [A^T; g]
-        _, sv, Vr = np.linalg.svd(np.vstack([A.T, g[None, :]]), full_matrices=False)
-        B = Vr[sv > 1e-12 * sv[0]].T                         # m x p
         need = SDP_KAPPA * float(dl @ dl) / 2
-        solved = _max_margin(A.T @ B, k, -(g @ B), need,
-                             SDP_SMOOTH_PENALTY if net.activations[0].kind == "smooth" else 1e-4, SDP_MIN_MARGIN)
-        if solved is None or not solved[0] >= SDP_MIN_MARGIN:
+        if not dense:  # the LMI is too large for the interior-point solver: least curvature in closed form
+            solved = _least_curvature(curvature, lam, V, -g, need, k)
+        else:
+            # only directions that act on E~ or on the witness gain: the span of R and g
+            gp = g - R @ (R.T @ g)
+            B = np.hstack([R, gp[:, None] / np.linalg.norm(gp)]) if np.linalg.norm(gp) > 1e-12 * np.linalg.norm(g) \
+                else R
+            sdp = _max_margin(((B.T @ A) / wts)[:, full].T, k, -(g @ B), need,
+                              SDP_SMOOTH_PENALTY if net.activations[0].kind == "smooth" else 1e-4)
+            solved = (sdp[0], B @ sdp[1])
+        if not solved[0] >= SDP_MIN_MARGIN:
             continue
         t, zv = solved
-        r = Nb @ (B @ zv)
+        r = Nb @ zv
         res = {"witness": wl, "alpha": 1.0, "u": -r, "r_float": r, "F_float": F, "features": False,
                "sdp_margin": t}
         if t >= SDP_GOOD:
@@ -918,59 +975,53 @@ def _sdp_residuals(net, fl, layers, J, witnesses, red, deadline=None):
         yield res
 
 
+def _least_curvature(curvature, lam, V, a, need, k):
+    """(t, z): the z of least |E~(z)|_F^2 + ridge |z|^2 with a . z = need, and its margin t = lambda_min(I + E~(z)).
+    Ridges from large to small: the first z with margin >= SDP_GOOD (the smallest residual that is good enough: the
+    labels are rounded relative to r, so a large r leaves the point further from critical), else the best margin.
+    A closed form: when N - rank J is well above the k(k+1)/2 entries of E~ it already has a large margin, and the SDP,
+    whose cost grows with both, is not needed."""
+    best = (-np.inf, None)
+    aV = V.T @ a
+    for ridge in LS_RIDGES:
+        y = V @ (aV / (lam + ridge * lam[-1]))
+        z = y * (need / float(a @ y))
+        t = float(np.linalg.eigvalsh(np.eye(k) + curvature(z))[0])
+        if t >= SDP_GOOD:
+            return t, z
+        if t > best[0]:
+            best = (t, z)
+    return best
+
+
 def _margin(z, Ek, k):
     return float(np.linalg.eigvalsh(np.eye(k) + np.tensordot(z, Ek, 1))[0]), z
 
 
-def _max_margin(C, k, a, need, penalty=1e-4, give_up=-np.inf):
-    """max t s.t. I + E(z) >= t I and a . z >= need, E(z) = sym(reshape(C z)) (k x k); (t, z) or None.
-
-    Active subspace: the LMI is imposed on the span V of the eigenvectors of I + E(z) with the smallest eigenvalues
-    (at most SDP_DENSE_MAX of them, an interior-point SDP with Clarabel), z is re-solved, and V grows with the new
-    smallest eigenvectors until the margin on all of R^k agrees with the restricted one. The returned t is the
-    margin on all of R^k (a float estimate: the exact or interval path decides). Once the restricted margin falls below
-    ``give_up`` the program stops (more directions only lower it)."""
+def _max_margin(C, k, a, need, penalty=1e-4):
+    """max t s.t. I + E(z) >= t I and a . z >= need, E(z) = sym(reshape(C z)) (k x k, k <= SDP_DENSE_MAX): one
+    interior-point SDP (cvxpy, Clarabel). Returns (t, z), t the margin of z on all of R^k recomputed in float64 (an
+    estimate: the exact or interval path decides); the least-norm z meeting the witness constraint if the solver does
+    no better."""
     import cvxpy as cp
 
     p = C.shape[1]
     Ek = C.T.reshape(p, k, k)
     Ek = (Ek + Ek.transpose(0, 2, 1)) / 2
     z0 = a * (need / float(a @ a))                      # least-norm z meeting the witness constraint
-    scale = np.linalg.norm(z0)
-    V = np.zeros((k, 0))
-    best = None
-    for _ in range(SDP_ROUNDS):
-        w, U = np.linalg.eigh(np.eye(k) + np.tensordot(z0, Ek, 1))
-        t_full = float(w[0])
-        if best is None or t_full > best[0]:
-            best = (t_full, z0)
-        if V.shape[1] >= k or (V.shape[1] and (t_full >= t_sub - 1e-3 or t_full >= SDP_GOOD)):
-            break
-        # first round: the SDP_DENSE_MAX smallest directions at once (fewer, they capped t at 1 and were wasted)
-        add = U if k <= SDP_DENSE_MAX else U[:, :SDP_DENSE_MAX] if not V.shape[1] else \
-            U[:, :max(1, min(SDP_ADD, SDP_DENSE_MAX - V.shape[1]))]
-        V = np.linalg.qr(np.hstack([V, add]))[0] if V.shape[1] + add.shape[1] <= SDP_DENSE_MAX else \
-            np.linalg.qr(np.hstack([U[:, :SDP_DENSE_MAX // 2], V[:, :SDP_DENSE_MAX // 2]]))[0]
-        q = V.shape[1]
-        Cv = np.einsum("jab,ac,bd->cdj", Ek, V, V, optimize=True).reshape(q * q, p)
-        z, t = cp.Variable(p), cp.Variable()
-        M = cp.reshape(Cv @ z, (q, q), order="C")
-        cons = [np.eye(q) + (M + M.T) / 2 - t * np.eye(q) >> 0, a @ z >= need, t <= 1]  # t <= 1: bounded
-        try:
-            with warnings.catch_warnings():  # "solution may be inaccurate": the float margin is re-measured below,
-                warnings.simplefilter("ignore")  # and the exact or interval path decides anyway
-                cp.Problem(cp.Maximize(t - penalty * cp.norm(z, 2) / scale), cons).solve(solver="CLARABEL",
-                                                                                          **_CLARABEL_OPTS)
-        except cp.error.SolverError:
-            break
-        if z.value is None or t.value is None:
-            break
-        z0, t_sub = z.value, float(t.value)
-        if t_sub < give_up:
-            # the LMI on a subspace relaxes the full one: the full program's (penalised) optimum is no better, so this
-            # witness cannot reach give_up
-            best = max(best, _margin(z0, Ek, k), key=lambda b: b[0])
-            break
+    best = _margin(z0, Ek, k)
+    z, t = cp.Variable(p), cp.Variable()
+    M = cp.reshape(C @ z, (k, k), order="C")
+    cons = [np.eye(k) + (M + M.T) / 2 - t * np.eye(k) >> 0, a @ z >= need, t <= 1]  # t <= 1: bounded
+    try:
+        with warnings.catch_warnings():  # "solution may be inaccurate": the float margin is re-measured below,
+            warnings.simplefilter("ignore")  # and the exact or interval path decides anyway
+            cp.Problem(cp.Maximize(t - penalty * cp.norm(z, 2) / np.linalg.norm(z0)), cons).solve(
+                solver="CLARABEL", **_CLARABEL_OPTS)
+    except cp.error.SolverError:
+        return best
+    if z.value is not None:
+        best = max(best, _margin(z.value, Ek, k), key=lambda m: m[0])
     return best
 
 
