@@ -204,9 +204,24 @@ def ldl_definiteness(Q, positive=None):
     return True, pivots
 
 
+PD_BALL_PREC = 256
+
+
 def is_positive_definite(S) -> bool:
-    """Exactly: is the symmetric rational matrix S positive definite?"""
-    return ldl_definiteness(S)[0] is True
+    """Exactly: is the symmetric rational matrix S positive definite?
+
+    LDL^T in arb balls first (PD_BALL_PREC bits): every ball encloses its exact pivot, so a decided answer (all
+    pivots provably > 0, or one provably <= 0 after positive ones) is the exact answer; exact rational elimination
+    runs only when a pivot's ball straddles 0. Exact elimination alone took 187 s on a planted cubic 3-4-4-1 Hessian
+    (41 x 41, entries of thousands of digits); the balls decide it in well under a second."""
+    from flint import arb, ctx
+
+    from .arithmetic.balls import positive
+
+    rows = S.tolist() if isinstance(S, fmpq_mat) else S
+    with ctx.workprec(PD_BALL_PREC):
+        ok = ldl_definiteness([[arb(to_fmpq(x)) for x in row] for row in rows], positive)[0]
+    return ok if ok is not None else ldl_definiteness(S)[0] is True
 
 
 def _sign_changes(coeffs) -> int:

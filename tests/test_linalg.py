@@ -115,3 +115,30 @@ def test_min_positive_eigenvalue_bound_is_a_lower_bound():
     H = Q * D * Q.transpose()
     lb = min_positive_eigenvalue_bound(charpoly_inertia(H).charpoly)
     assert lb is not None and 0 < lb <= fmpq(1, 3) and lb > fmpq(1, 3) - fmpq(1, 10**6)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_positive_definite_agrees_with_the_known_inertia(seed):
+    """is_positive_definite (arb LDL^T first, exact only when a pivot's ball straddles 0) is True exactly when the
+    congruence's diagonal is all positive, including singular and indefinite matrices."""
+    from spurious.linalg import is_positive_definite
+
+    rng = random.Random(5000 + seed)
+    n = rng.randint(1, 7)
+    diag = [rng.choice([fmpq(0), _rand_q(rng), fmpq(rng.randint(1, 5), rng.randint(1, 3))]) for _ in range(n)]
+    H = _congruent(rng, diag)
+    assert is_positive_definite(H) is all(d > 0 for d in diag)
+
+
+def test_positive_definite_beyond_the_ball_precision():
+    """Pivots of +-1e-200 and exact zeros: the 256-bit balls cannot decide the first two, the exact fallback does;
+    the answer is never a ball's guess."""
+    from spurious.linalg import PD_BALL_PREC, is_positive_definite
+
+    assert 2.0 ** -PD_BALL_PREC > 1e-200
+    tiny = fmpq(1, 10 ** 200)
+    assert is_positive_definite([[1, 1], [1, 1 + tiny]]) is True      # pivots 1, 1e-200
+    assert is_positive_definite([[1, 1], [1, 1 - tiny]]) is False     # pivots 1, -1e-200
+    assert is_positive_definite([[1, 1], [1, 1]]) is False            # singular
+    assert is_positive_definite(fmpq_mat([[2, 1], [1, 2]])) is True
+    assert is_positive_definite([[1, 2], [2, 1]]) is False

@@ -725,9 +725,11 @@ def _accurate_residual(net, X, layers, r):
     from ..arithmetic.contexts import BallContext
 
     ball = BallContext()
-    F, J = jacobian(ball, net, [list(x) for x in X], context_layers(ball, [(L.W, L.b) for L in _point(layers).layers]))
-    F = np.array([float(v.mid()) for row in F for v in row])
-    J = np.array([[float(J[i, j].mid()) for j in range(J.ncols())] for i in range(J.nrows())])
+    with ball.workprec():
+        F, J = jacobian(ball, net, [list(x) for x in X],
+                        context_layers(ball, [(L.W, L.b) for L in _point(layers).layers]))
+        F = np.array([float(v.mid()) for row in F for v in row])
+        J = np.array([[float(J[i, j].mid()) for j in range(J.ncols())] for i in range(J.nrows())])
     U = np.linalg.svd(J, full_matrices=False)[0][:, :net.num_params - _symmetry_dim(net)]
     for _ in range(2):
         r = r - U @ (U.T @ r)
