@@ -628,7 +628,7 @@ def _attempt(net, act, fl, layers, witnesses, eta, scale, check_curvature):
             return "C2"
         if ratio < -0.5:
             return None
-    return {"witness": wl, "alpha": alpha, "u": u, "r_float": r, "F_float": F}
+    return {"witness": wl, "alpha": alpha, "u": u, "r_float": r}
 
 
 def _full_cancellation(net) -> bool:
@@ -967,7 +967,7 @@ def _sdp_residuals(net, fl, layers, J, witnesses, red, deadline=None):
             continue
         t, zv = solved
         r = Nb @ zv
-        res = {"witness": wl, "alpha": 1.0, "u": -r, "r_float": r, "F_float": F, "features": False,
+        res = {"witness": wl, "alpha": 1.0, "u": -r, "r_float": r, "features": False,
                "sdp_margin": t}
         if t >= SDP_GOOD:
             yield res  # good enough: no need to solve the other witnesses' programs first
