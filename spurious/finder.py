@@ -12,7 +12,9 @@ Routes, strongest first, until the goal holds (``strict=True``: a certificate ``
    registered family whose declared ranges cover the widths and activation
    (:meth:`~spurious.constructions.Family.covers`; families whose network is restricted, e.g. without biases, are
    skipped), walking its own parameters (``seed``, ``which``, the number of samples ``n``).
-3. Planting (:mod:`spurious.constructions.planted`): any depth, width and non-linear activation.
+3. Planting (:mod:`spurious.constructions.planted`): any depth, width and non-linear activation; seeds 0-2 first,
+   then, after the families, further seeds while 3/4 of the budget lasts unless the error holds for any draw
+   (C0, C2 for a polynomial network of too low a degree, the size limits).
 4. Search (:func:`spurious.search.search`): multi-start on the planted data (or on ``data``: with
    fixed data only the weights are sought, so this is the only route).
 
@@ -21,6 +23,7 @@ Stops at ``budget`` seconds (checked between attempts, and inside planting betwe
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 
@@ -33,6 +36,7 @@ KAWAGUCHI = ("Kawaguchi, Deep learning without poor local minima, NeurIPS 2016 (
 FAMILY_SEEDS = 3
 FAMILY_WHICH = 3
 PLANT_SEEDS = 3
+PLANT_MORE_UNTIL = 0.75  # further planting seeds only within this fraction of the budget
 SEARCH_STARTS = 200
 
 
@@ -183,10 +187,16 @@ def find(widths, activation="relu", *, strict=True, data=None, seed=0, budget=12
 
     from .constructions.planted import plant
 
-    def run_planting():
-        for s in range(PLANT_SEEDS):
-            if out_of_time():
-                return True
+    def planting_failed_for_good():
+        """A planting error that another draw cannot change (C0, C2 'for any data', the size limits)."""
+        redraw = ("C1", "C4", "C5", "rank J < P - dim T", "time budget")
+        return any(t.startswith("planted") and "not applicable" in t and not any(m in t for m in redraw)
+                   for t in res.tried)
+
+    def run_planting(seeds, until=1.0):
+        for s in seeds:
+            if out_of_time() or time.monotonic() - t0 > until * budget:
+                return out_of_time()
             if attempt(f"planted seed={seed + s}", lambda s=s: plant(widths=widths, activation=act, seed=seed + s,
                                                                      deadline=t0 + budget)):
                 return True
@@ -196,7 +206,7 @@ def find(widths, activation="relu", *, strict=True, data=None, seed=0, budget=12
     # units, while a family's own search can take minutes at width 10) or at two or more hidden layers (no published
     # family gives a strict minimum there); the published families follow
     first = strict or len(widths) >= 4
-    if first and run_planting():
+    if first and run_planting(range(PLANT_SEEDS)):
         return done()
     excluded = set()
     for fam, walk in walks:
@@ -208,7 +218,7 @@ def find(widths, activation="relu", *, strict=True, data=None, seed=0, budget=12
         if "not applicable" in res.tried[n_before]:
             excluded.add(fam.name)  # its range check rejects the architecture: no other parameters will help
 
-    if not first and run_planting():
+    if not first and run_planting(range(PLANT_SEEDS)):
         return done()
 
     for fam, walk in walks:
@@ -220,6 +230,10 @@ def find(widths, activation="relu", *, strict=True, data=None, seed=0, budget=12
             if run_family(fam, extra):
                 return done()
 
+    # more planting seeds while 3/4 of the budget lasts (a planting that fails C5 often succeeds at another draw:
+    # quadratic 2-3-3-3-1 plants at about one seed in four), then the search
+    if not planting_failed_for_good() and run_planting(itertools.count(PLANT_SEEDS), until=PLANT_MORE_UNTIL):
+        return done()
     # bounded search on generated data
     if not out_of_time():
         _search_route(attempt, widths, act, None, seed, budget - (time.monotonic() - t0), res)

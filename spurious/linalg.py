@@ -224,6 +224,26 @@ def is_positive_definite(S) -> bool:
     return ok if ok is not None else ldl_definiteness(S)[0] is True
 
 
+def ball_positive_definite(H, basis=None, prec: int = PD_BALL_PREC):
+    """Three-valued: is every symmetric matrix in the ball enclosure ``H`` (arb_mat) positive definite on the span of
+    the exact rational vectors ``basis`` (all of R^P when None)? True / False are proofs for the exact matrix inside
+    the balls (Z^T H Z is enclosed with Z exact, then LDL^T on balls: every ball holds its exact pivot); None when a
+    pivot's ball straddles 0. Used where the exact Hessian costs minutes (entries of thousands of digits, many
+    samples) but its enclosure at 128 bits takes seconds."""
+    from flint import arb_mat, ctx
+
+    from .arithmetic.balls import positive
+
+    with ctx.workprec(prec):
+        M = H
+        if basis is not None:
+            if not basis:
+                return True
+            Z = arb_mat(to_mat(basis).transpose())
+            M = Z.transpose() * H * Z
+        return ldl_definiteness(M.tolist(), positive)[0]
+
+
 def _sign_changes(coeffs) -> int:
     signs = [1 if c > 0 else -1 for c in coeffs if c != 0]
     return sum(1 for a, b in zip(signs, signs[1:]) if a != b)

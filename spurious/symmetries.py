@@ -17,6 +17,14 @@ points) and ``spurious.catalog.canonical`` (exact canonical ids). The symmetries
 
 * GL(k) of a linear hidden layer of width k (W_l -> G W_l, b_l -> G b_l, W_{l+1} -> W_{l+1} G^-1): needs both
   adjacent layers trainable and no weight decay (with weight decay only O(k) remains, not used here).
+* the orthogonal group of the output form of a *last* hidden layer with a degree-2 polynomial activation
+  sigma(z) = c2 (z + s)^2 + const (``quadratic``: s = 0). With scalar output v, the network is
+  c2 x~^T U~^T diag(v) U~ x~ + const with U~ = [W_l, b_l + s] (x~ = (h_{l-1}, 1)), so U~ -> A U~ for every A with
+  A^T diag(v) A = diag(v) (the group O(p, q) of diag(v)) leaves it unchanged; the output layer does not move. Its
+  Lie algebra is spanned by S = v_b E_ab - v_a E_ba (diag(v) S antisymmetric), one generator per pair of units.
+  With d_L > 1 outputs a pair acts when the two columns of W_{l+1} are proportional (every output's form is
+  preserved). Needs the incoming layer trainable (and a bias there when s != 0) and no weight decay (A is not
+  orthogonal). The float quotients below ignore it (two entries, never a wrong one).
 
 The float functions work on per-layer numpy arrays ``[(W, b or None), ...]`` (float64); they are for clustering
 search end points, not for proofs. A missed identification gives two entries, never a wrong one.
@@ -29,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["UnitSymmetries", "hidden_symmetries", "normalise_units", "align", "aligned_distance",
+__all__ = ["UnitSymmetries", "hidden_symmetries", "quadratic_shift", "normalise_units", "align", "aligned_distance",
            "canonical_float", "Tangent", "symmetry_tangents", "symmetry_names"]
 
 
@@ -41,6 +49,17 @@ class UnitSymmetries:
     rescale: int | None   # homogeneity degree p when positive rescaling is a loss symmetry
     sign_flip: bool       # odd activation, both adjacent layers trainable
     general_linear: bool = False  # linear activation: GL(width) acts (both adjacent layers trainable, no decay)
+    quadratic_form: bool = False  # last hidden layer, degree-2 activation: O(diag(v)) acts on [W_l, b_l + s]
+
+
+def quadratic_shift(act):
+    """s with sigma(z) = c2 (z + s)^2 + const when ``act`` is a polynomial of degree exactly 2, else None."""
+    c = list(act.coefficients or ()) if act.kind == "polynomial" else []
+    while c and c[-1] == 0:
+        c.pop()
+    if len(c) != 3:
+        return None
+    return c[1] / (2 * c[2])
 
 
 def hidden_symmetries(network, weight_decay=0, function_only=False) -> list:
@@ -54,7 +73,11 @@ def hidden_symmetries(network, weight_decay=0, function_only=False) -> list:
         both = function_only or (network.trainable[l - 1] and network.trainable[l])
         free = both and (function_only or weight_decay == 0)
         p = act.homogeneity if (free and act.homogeneity is not None) else None
-        out.append(UnitSymmetries(l, p, bool(both and act.odd), bool(free and act.is_linear)))
+        shift = quadratic_shift(act)
+        form = (l == network.depth - 1 and shift is not None
+                and (function_only or (network.trainable[l - 1] and weight_decay == 0))
+                and (shift == 0 or network.bias[l - 1]))
+        out.append(UnitSymmetries(l, p, bool(both and act.odd), bool(free and act.is_linear), bool(form)))
     return out
 
 
@@ -244,8 +267,8 @@ def canonical_float(network, layers, weight_decay=0, digits=6):
 class Tangent:
     """A tangent vector of a continuous symmetry at a point (exact fmpq, flat coordinates)."""
 
-    name: str          # e.g. "rescale layer 1 unit 2" or "GL(3) layer 1 E[0,2]"
-    group: str         # "rescale" or "GL"
+    name: str          # e.g. "rescale layer 1 unit 2", "GL(3) layer 1 E[0,2]" or "O(v) layer 2 (0,1)"
+    group: str         # "rescale", "GL" or "O"
     vector: tuple
     layer: int = 0     # hidden layer (1-based)
     width: int = 0     # that layer's width (k of GL(k))
@@ -255,7 +278,10 @@ def symmetry_tangents(network, point, weight_decay=0) -> list:
     """Tangent vectors of the continuous symmetries (:func:`hidden_symmetries`) at ``point``, exact.
 
     Positive rescaling of a unit (degree p): (+incoming, -p * outgoing). GL(k) of a linear layer: the k^2 vectors
-    (M W_l, M b_l, -W_{l+1} M) for M = E_ab (they contain the rescalings). Discrete symmetries have none."""
+    (M W_l, M b_l, -W_{l+1} M) for M = E_ab (they contain the rescalings). The output form's orthogonal group of a
+    last quadratic layer: (S W_l, S (b_l + s)) for S = v_b E_ab - v_a E_ba, a < b, v = the output weights of one
+    output where the columns a, b of W_{l+1} are proportional (a pair of zero columns gives none: those units'
+    incoming weights are flat, not a symmetry). Discrete symmetries have none."""
     from flint import fmpq
 
     offsets, P = network.layer_offsets()
@@ -263,7 +289,7 @@ def symmetry_tangents(network, point, weight_decay=0) -> list:
     out = []
     for sym in hidden_symmetries(network, weight_decay):
         l = sym.layer
-        if sym.rescale is None and not sym.general_linear:
+        if sym.rescale is None and not sym.general_linear and not sym.quadratic_form:
             continue
         off_in, off_out = offsets[l - 1], offsets[l]
         dout, din, has_b = shapes[l - 1]
@@ -285,12 +311,29 @@ def symmetry_tangents(network, point, weight_decay=0) -> list:
                     for o in range(nxt_out):          # -(W_out E_ab)[o, b] = -W_out[o, a]
                         v[off_out + o * dout + b] = v.get(off_out + o * dout + b, fmpq(0)) - W_out[o][a]
                     out.append(Tangent(f"GL({dout}) layer {l} E[{a},{b}]", "GL", _dense(v, P, fmpq(0)), l, dout))
-        else:
+            continue
+        if sym.rescale is not None:
             for k in range(dout):
                 v = incoming(k, k)
                 for o in range(nxt_out):
                     v[off_out + o * dout + k] = -sym.rescale * W_out[o][k]
                 out.append(Tangent(f"rescale layer {l} unit {k}", "rescale", _dense(v, P, fmpq(0)), l, dout))
+        if sym.quadratic_form:
+            s = quadratic_shift(network.activations[l - 1])
+            for a in range(dout):
+                for b in range(a + 1, dout):
+                    col_a = [W_out[o][a] for o in range(nxt_out)]
+                    col_b = [W_out[o][b] for o in range(nxt_out)]
+                    o = next((o for o in range(nxt_out) if col_a[o] != 0 or col_b[o] != 0), None)
+                    if o is None or any(col_a[o] * col_b[q] != col_b[o] * col_a[q] for q in range(nxt_out)):
+                        continue  # both columns zero, or not proportional: no generator for this pair
+                    v = {}
+                    for k, src, c in ((a, b, col_b[o]), (b, a, -col_a[o])):   # row k += c * row src of [W, b + s]
+                        for j in range(din):
+                            v[off_in + k * din + j] = c * W_in[src][j]
+                        if has_b:
+                            v[off_in + dout * din + k] = c * (b_in[src] + s)
+                    out.append(Tangent(f"O(v) layer {l} ({a},{b})", "O", _dense(v, P, fmpq(0)), l, dout))
     return out
 
 
@@ -309,4 +352,9 @@ def symmetry_names(tangents) -> list:
     for t in tangents:
         if t.group == "GL":
             gl[t.layer] = gl.get(t.layer, 0) + 1
-    return names + [f"GL({math.isqrt(n)}) layer {l}" for l, n in sorted(gl.items())]
+    orth = {}
+    for t in tangents:
+        if t.group == "O":
+            orth[t.layer] = orth.get(t.layer, 0) + 1
+    return (names + [f"GL({math.isqrt(n)}) layer {l}" for l, n in sorted(gl.items())]
+            + [f"O(p,q) of the output form diag(v), layer {l} ({n} generator(s))" for l, n in sorted(orth.items())])

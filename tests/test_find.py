@@ -60,3 +60,36 @@ def test_cli_one_line_errors(args, needle):
     assert r.exit_code == 2
     lines = [ln for ln in r.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0]
+
+
+def _fake_planting(monkeypatch, fails_below, message):
+    """plant() raising ``message`` for seeds below ``fails_below``, else the real relu planting at seed 1."""
+    import spurious.constructions.planted as planted
+    from spurious.errors import InputError
+
+    real, seeds = planted.plant, []
+
+    def fake(*, widths, activation, seed, **kw):
+        seeds.append(seed)
+        if seed < fails_below:
+            raise InputError(f"planted: {message}")
+        return real(widths=widths, activation=activation, seed=1)
+    monkeypatch.setattr(planted, "plant", fake)
+    return seeds
+
+
+def test_find_walks_further_planting_seeds_after_a_draw_dependent_failure(monkeypatch):
+    """A C5 failure depends on the draw (cubic 2-3-3-1 plants at seed 3 after failing at 0-2): find goes on with
+    seeds 3, 4, ... after the families and certifies what the later seed gives."""
+    seeds = _fake_planting(monkeypatch, 5, "condition C5 violated: no residual found")
+    res = find((2, 3, 3, 1), "relu", budget=100)
+    assert res.found and res.route == "planted seed=5"
+    assert seeds == [0, 1, 2, 3, 4, 5]
+    assert res.certificate.verdict == STRICT_MODULO_SYMMETRY and res.certificate.glob == NOT_GLOBAL
+
+
+def test_find_does_not_redraw_when_the_condition_holds_for_any_data(monkeypatch):
+    seeds = _fake_planting(monkeypatch, 99, "condition C2 violated: the network is a polynomial of degree 4 in x, "
+                                            "so rank J <= 15 < P - dim T = 16 for any data")
+    res = find((2, 3, 3, 1), "relu", budget=60)
+    assert seeds == [0, 1, 2] and not res.found

@@ -142,3 +142,26 @@ def test_positive_definite_beyond_the_ball_precision():
     assert is_positive_definite([[1, 1], [1, 1]]) is False            # singular
     assert is_positive_definite(fmpq_mat([[2, 1], [1, 2]])) is True
     assert is_positive_definite([[1, 2], [2, 1]]) is False
+
+
+def test_ball_positive_definite_is_three_valued_and_exact_when_decided():
+    from flint import arb, arb_mat, fmpq_mat
+    from spurious.linalg import ball_positive_definite
+
+    pd = fmpq_mat([[2, 1, 0], [1, 2, 1], [0, 1, 2]])
+    singular = fmpq_mat([[1, 1, 0], [1, 1, 0], [0, 0, 1]])   # eigenvalue 0 exactly
+    indefinite = fmpq_mat([[1, 2, 0], [2, 1, 0], [0, 0, 1]])
+    assert ball_positive_definite(arb_mat(pd)) is True
+    assert ball_positive_definite(arb_mat(singular)) is False   # an exact zero pivot is decided: singular
+    blurred = arb_mat(singular)
+    blurred[1, 1] = arb(1, 1e-30)                                  # the pivot's ball straddles 0
+    assert ball_positive_definite(blurred) is None
+    assert ball_positive_definite(arb_mat(indefinite)) is False
+    # restricted to a subspace: the singular form is positive definite off its kernel (1, -1, 0)
+    assert ball_positive_definite(arb_mat(singular), [[1, 1, 0], [0, 0, 1]]) is True
+    assert ball_positive_definite(arb_mat(indefinite), [[1, -1, 0]]) is False
+    assert ball_positive_definite(arb_mat(indefinite), [[0, 0, 1]]) is True
+    # a wide ball around a positive definite matrix is undecided, never True
+    wide = arb_mat(pd)
+    wide[0, 0] = arb(0, 3)
+    assert ball_positive_definite(wide) is None

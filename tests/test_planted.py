@@ -306,3 +306,70 @@ def test_least_curvature_route_beyond_the_dense_lmi(widths, activation):
     assert max(abs(float(g.mid())) + float(g.rad()) for g in grad) < 1e-9
     cert = verify(cand)
     assert (cert.verdict, cert.glob, cert.rigor) == (STRICT_LOCAL_MIN, NOT_GLOBAL, "interval")
+
+
+# --- quadratic units: the output form's orthogonal group (spurious.symmetries) -----------------------------------
+QUADRATIC_DEPTH3 = (2, 3, 3, 3, 1)  # D = binom(2 + 8, 2) = 45 >= P - dim T = 37 - 12 = 25
+QUADRATIC_N = 132  # measured: seed 0 plants at n = 132 (the room D - rank J = 20 is small: most draws fail C5)
+
+
+@pytest.fixture(scope="module")
+def quadratic_planted():
+    return plant(widths=QUADRATIC_DEPTH3, activation="quadratic", seed=0, n=QUADRATIC_N)
+
+
+def test_quadratic_planted_strict_modulo_rescaling_and_the_orthogonal_group(quadratic_planted, monkeypatch):
+    """Three hidden quadratic layers: the exact path proves H >= 0 with kernel exactly the 12 tangents (9 rescalings,
+    3 generators of O(diag(v)) on the last layer); the arb-ball Hessian route, forced, gives the same verdict."""
+    import spurious.verifiers.exact as exact
+
+    cand = quadratic_planted
+    _exact_facts(cand)
+    monkeypatch.setattr(exact, "BALL_HESSIAN_MIN_WORK", 10 ** 12)   # exact Hessian and inertia
+    cert = verify(cand, path="exact")
+    assert (cert.verdict, cert.glob, cert.rigor) == (STRICT_MODULO_SYMMETRY, NOT_GLOBAL, "exact")
+    assert "O(p,q) of the output form diag(v), layer 3 (3 generator(s))" in cert.symmetries
+    assert any("span has dimension 12" in r for r in cert.reasons)
+    monkeypatch.setattr(exact, "BALL_HESSIAN_MIN_WORK", 0)           # the ball enclosure decides
+    ball = verify(cand, path="exact")
+    assert (ball.verdict, ball.glob) == (STRICT_MODULO_SYMMETRY, NOT_GLOBAL)
+    assert any("arb balls at 128 bits" in r for r in ball.reasons)
+
+
+def test_quadratic_planted_residual_past_the_margin_is_never_certified(monkeypatch):
+    """The same construction with the residual scaled far past the curvature margin (check off): an exact critical
+    point with an exact witness, but a saddle; the ball route (forced) must not call it a minimum, and the exact
+    Hessian exhibits the descent direction."""
+    import spurious.verifiers.exact as exact
+
+    cand = plant(widths=QUADRATIC_DEPTH3, activation="quadratic", seed=0, n=QUADRATIC_N, residual="1000000",
+                 check_curvature=False)
+    _exact_facts(cand)
+    monkeypatch.setattr(exact, "BALL_HESSIAN_MIN_WORK", 0)
+    cert = verify(cand, path="exact")
+    assert cert.verdict == "not_local_min" and cert.descent_direction is not None
+    assert not any("arb balls" in r for r in cert.reasons)
+
+
+def test_ball_route_leaves_degenerate_quadratic_minima_undecided(monkeypatch):
+    """2-3-1: the output bias duplicates the form's constant entry, a flat direction outside the symmetry list; the
+    reduced Hessian has an exact zero eigenvalue, whose pivot ball straddles 0: never strict."""
+    import spurious.verifiers.exact as exact
+    from test_verify_exact import fitted
+
+    monkeypatch.setattr(exact, "BALL_HESSIAN_MIN_WORK", 0)
+    X = [[1, 0], [0, 1], [1, 1], [2, -1], [-1, 3], [1, 2], [3, 1], [0, -2], [2, 2], [1, -3]]
+    pr, pt = fitted([2, 3, 1], "quadratic", X, [[[1, 2], [-1, 1], [2, 1]], [[1, -2, 1]]],
+                    [[fmpq(1, 2), fmpq(-1, 3), 1], [fmpq(1, 5)]])
+    from spurious.candidate import Candidate
+    cert = verify(Candidate(pr, pt), path="exact")
+    assert cert.verdict == "local_min"
+
+
+def test_quadratic_cells_without_room_name_their_condition():
+    """4-8-8-1: every degree-4 polynomial in 4 inputs (D = 70) is reached with rank J < P - dim T = 121 - 44 = 77;
+    2-3-3-1: D = 15 < 25 - 9 = 16."""
+    with pytest.raises(InputError, match="C2 violated: the network is a polynomial .* rank J <= 70 < .* 77"):
+        plant(widths=(4, 8, 8, 1), activation="quadratic")
+    with pytest.raises(InputError, match="rank J <= 15 < P - dim T = 16"):
+        plant(widths=(2, 3, 3, 1), activation="quadratic")

@@ -16,7 +16,7 @@ from spurious.network import Network, Point
 from spurious.problem import FiniteData, Loss, Problem
 from spurious.verifiers import verify
 from spurious.verifiers.line_tests import line_polynomial
-from spurious.linalg import quad_form
+from spurious.linalg import inertia, quad_form
 from spurious.verifiers.product_space import (OneHidden, fixed_slope_derivatives, pattern_from_pieces,
                                               product_space_test)
 from spurious.certificate import (GLOBAL, INCONCLUSIVE, LOCAL_MIN, MINIMUM_VERDICTS, NON_STRICT_LOCAL_MIN, NOT_CRITICAL,
@@ -99,12 +99,28 @@ def test_quadratic_fit_is_strict_modulo_symmetry():
     assert verify(Candidate(pr, pt), rigor="numerical").verdict == STRICT_MODULO_SYMMETRY
 
 
-def test_quadratic_two_units_is_degenerate_never_strict():
-    """Sum_j v_j (w_j.x + b_j)^2 has hidden orthogonal-group symmetries: the Hessian nullity exceeds rescaling."""
+def test_quadratic_two_units_strict_modulo_the_output_forms_orthogonal_group():
+    """Sum_j v_j (w_j.x + b_j)^2 + c: [W b] -> A [W b] with A^T diag(v) A = diag(v) (one generator for two units)
+    and the two rescalings are the whole fibre at 2-2-1 (P = 9, the function space of rank-2 forms plus c has
+    dimension 6): an exact fit is strict modulo those 3 symmetries."""
     X = [[1, 0], [0, 1], [1, 1], [2, -1], [-1, 3], [1, 2], [3, 1], [0, -2], [2, 2], [1, -3]]
     pr, pt = fitted([2, 2, 1], "quadratic", X, [[[1, 2], [-1, 1]], [[1, -2]]], [[Q(1, 2), Q(-1, 3)], [Q(1, 5)]])
     cert = run(pr, pt)
+    assert cert.verdict == STRICT_MODULO_SYMMETRY and cert.glob == GLOBAL
+    assert "O(p,q) of the output form diag(v), layer 1 (1 generator(s))" in cert.symmetries
+    assert any("span has dimension 3" in r for r in cert.reasons)
+    assert inertia(evaluate_exact(pr, pt).hessian).n_zero == 3
+
+
+def test_quadratic_beyond_the_listed_symmetries_is_never_strict():
+    """2-3-1: three units on x~ in R^3 give every 3 x 3 form, so the output bias c duplicates the form's constant
+    entry -- a flat direction that is not in the symmetry list: a local minimum, strictness undecided."""
+    X = [[1, 0], [0, 1], [1, 1], [2, -1], [-1, 3], [1, 2], [3, 1], [0, -2], [2, 2], [1, -3]]
+    pr, pt = fitted([2, 3, 1], "quadratic", X, [[[1, 2], [-1, 1], [2, 1]], [[1, -2, 1]]],
+                    [[Q(1, 2), Q(-1, 3), 1], [Q(1, 5)]])
+    cert = run(pr, pt)
     assert cert.verdict == LOCAL_MIN and cert.glob == GLOBAL
+    assert inertia(evaluate_exact(pr, pt).hessian).n_zero == 7  # 3 rescalings + 3 generators + the constant
 
 
 def test_least_squares_strict_local_min_with_eigenvalue_bound():

@@ -93,9 +93,14 @@ two hidden layers (2-3-3-1: D = 55, margins mostly negative, C5 for seeds 0-2 si
 early run found seeds 0 and 1 there). If C5 fails at the default n (polynomial units, n not given), it is retried
 once with n d_L ~ P^2 / 2. Measured (z + z^3/3): 3-2-2-1, 3-3-2-1 seed 0 and 3-3-3-1 seeds 0, 1 strict and not global
 by the exact path; 4-2-2-2-1 (degree 27 in x) also, with ~10^4-digit labels (the exact numbers of a depth-3
-polynomial network). A degree-2 polynomial has extra continuous symmetries
-(a shifted quadratic rescales about its vertex; the last quadratic layer has an orthogonal group), which
-:mod:`spurious.symmetries` does not list, so such points are never certified strict.
+polynomial network). A degree-2 polynomial in the last hidden layer has the output form's orthogonal group
+O(diag(v)) (k (k - 1) / 2 generators, listed by :mod:`spurious.symmetries`), so dim T counts it: quadratic 2-3-3-3-1
+(D = 45, P - dim T = 25: 20 normal directions) is planted strict modulo symmetry and not global at seed 0 with
+n = 132, but most draws fail C5 (1 in 12 of seeds 0-3 at n = 120-240); 3-5-5-5-1 (D = 165, P - dim T = 61) at n = 2657,
+seeds 0 and 1 (`find`: seed 3, after the retry with more samples); 3-4-4-1 (D = 35, P - dim T = 27: 8 normal
+directions for the 378 entries of E~) fails C5 (seeds 0-2), 2-3-3-1 fails
+C2 (D = 15 < 16) and every one-hidden-layer quadratic network of width >= d_0 + 1 represents every quadratic (J onto
+the polynomial space: every critical point with rank J = D is a global minimum).
 
 The exact Jacobian is the one forward pass's (:func:`spurious.arithmetic.passes.jacobian`).
 """
@@ -136,6 +141,7 @@ FULL_MAX_P = 40
 FULL_HALVINGS = 3  # E(r) ~ 0 there: eta hardly matters
 ROUTES = ("auto", "weak-unit", "sdp")
 RESIDUAL_SHRINK = (1, fmpq(3, 4), fmpq(5, 8))  # alpha is 2x the witness threshold: C4 holds down to 1/2
+HESSIAN_BALL_PREC = 128  # the acceptance Hessian is enclosed in balls at this precision first (exact if undecided)
 SMOOTH_GAIN = 3  # larger pre-activations: more nonlinear units, a better-conditioned Jacobian
 
 
@@ -159,7 +165,18 @@ def default_samples(widths, activation, sdp=None) -> int:
 
 
 def _symmetry_dim(net) -> int:
-    return sum(net.widths[l] for l in range(1, net.depth) if net.activations[l - 1].homogeneity is not None)
+    """dim T at a generic point: the exact rank of the symmetry tangents (rescalings of homogeneous units, the
+    output form's orthogonal group of a last quadratic layer) at a fixed random integer point."""
+    import random
+
+    from ..linalg import rank
+
+    rng = random.Random(0)
+    q = lambda: fmpq(rng.choice((-1, 1)) * rng.randint(1, 9))  # noqa: E731  (no zero unit: generic)
+    layers = [([[q() for _ in range(din)] for _ in range(dout)], [q() for _ in range(dout)] if has_b else None)
+              for dout, din, has_b in net.layer_shapes()]
+    rows = _exact_tangents(net, layers)
+    return rank(rows) if rows else 0
 
 
 # random rational data and point ---------------------------------------------------------------------------------
@@ -528,14 +545,22 @@ def _exactly_accepted(net, act, X, layers, res, seed, eta, scale, n):
 
 
 def _exact_hessian_definite(net, cand, layers) -> bool:
-    """Exactly: is the loss Hessian at the point positive definite on the complement of the rescaling tangents?"""
-    from ..linalg import compress, is_positive_definite, nullspace
+    """Exactly: is the loss Hessian at the point positive definite on the complement of the symmetry tangents?
 
-    H = evaluate_exact(cand.problem, cand.point, order=2).hessian
+    Decided on the Hessian's ball enclosure at HESSIAN_BALL_PREC bits first (a decided answer is the exact one:
+    :func:`spurious.linalg.ball_positive_definite`); the exact rational Hessian only when a pivot is undecided
+    (quadratic 3-5-5-5-1 at n = 2657: 4.7 s in balls against ~250 s exactly)."""
+    from ..arithmetic import evaluate_ball
+    from ..linalg import ball_positive_definite, compress, is_positive_definite, nullspace
+
     tangents = _exact_tangents(net, layers)
-    if not tangents:
-        return is_positive_definite(H)
-    return is_positive_definite(compress(H, nullspace(tangents, net.num_params)))
+    basis = nullspace(tangents, net.num_params) if tangents else None
+    Hb = evaluate_ball(cand.problem, cand.point, prec=HESSIAN_BALL_PREC, order=2).hessian
+    decided = ball_positive_definite(Hb, basis)
+    if decided is not None:
+        return decided
+    H = evaluate_exact(cand.problem, cand.point, order=2).hessian
+    return is_positive_definite(H if basis is None else compress(H, basis))
 
 
 def _with_eta(layers, eta):
