@@ -120,3 +120,19 @@ def test_no_orthogonal_generators_where_the_group_is_not_a_loss_symmetry():
     S[0, 1], S[1, 0] = v[1], -v[0]
     moved = _act_on_last_hidden(layers, _cayley(S, fmpq(1, 3)), fmpq(0))
     assert _outputs(net, X, moved) != _outputs(net, X, layers)
+
+
+@pytest.mark.parametrize("widths", [(3, 2, 1), (4, 3, 1)])
+def test_generic_exact_path_agrees_with_the_structured_orbit_argument(widths):
+    """quadratic-narrow (fixed output layer, no biases) with k >= 2: the structured quadratic-orbit proof and the
+    generic exact path, now that the symmetry list holds O(diag(v)), give the same verdict and orbit dimension."""
+    from spurious.constructions import construct
+    from spurious.verifiers import verify
+
+    cand = construct("quadratic-narrow", widths=widths)
+    k = widths[1]
+    structured, exact = verify(cand, path="structured"), verify(cand, path="exact")
+    assert structured.verdict == exact.verdict == "strict_modulo_symmetry"
+    assert structured.glob == exact.glob == "not_global"
+    assert any(f"span has dimension {k * (k - 1) // 2}" in r for r in exact.reasons)
+    assert f"O(p,q) of the output form diag(v), layer 1 ({k * (k - 1) // 2} generator(s))" in exact.symmetries
