@@ -373,3 +373,32 @@ def test_quadratic_cells_without_room_name_their_condition():
         plant(widths=(4, 8, 8, 1), activation="quadratic")
     with pytest.raises(InputError, match="rank J <= 15 < P - dim T = 16"):
         plant(widths=(2, 3, 3, 1), activation="quadratic")
+
+
+def test_quadratic_minimum_moved_along_its_orbit_keeps_loss_and_verdict(quadratic_planted):
+    """Invariance: a rational element A of O(diag(v)) (Cayley transform) applied to the last layer's [W b] of the
+    planted quadratic minimum gives another exact critical point of the same loss, again strict modulo symmetry."""
+    from flint import fmpq_mat
+    from spurious.candidate import Candidate
+    from spurious.network import Layer, Point
+
+    cand = quadratic_planted
+    layers = cand.point.layers
+    v = layers[-1].W[0]
+    k = len(v)
+    S = fmpq_mat(k, k, [fmpq(0)] * (k * k))
+    S[0, 1], S[1, 0] = v[1], -v[0]
+    S[1, 2], S[2, 1] = 3 * v[2], -3 * v[1]
+    I = fmpq_mat(k, k, [fmpq(int(i == j)) for i in range(k) for j in range(k)])
+    t = fmpq(1, 5)
+    A = (I - t * S).inv() * (I + t * S)
+    W, b = layers[-2].W, layers[-2].b
+    rows = A * fmpq_mat([list(W[j]) + [b[j]] for j in range(k)])
+    d = len(W[0])
+    moved = Point(list(layers[:-2]) + [Layer(tuple(tuple(rows[j, q] for q in range(d)) for j in range(k)),
+                                             tuple(rows[j, d] for j in range(k))), layers[-1]])
+    assert moved != cand.point
+    ev, ev2 = evaluate_exact(cand.problem, cand.point, order=0), evaluate_exact(cand.problem, moved, order=1)
+    assert ev2.loss == ev.loss and all(g == 0 for g in ev2.gradient)
+    cert = verify(Candidate(cand.problem, moved, cand.witness), path="exact")
+    assert (cert.verdict, cert.glob) == (STRICT_MODULO_SYMMETRY, NOT_GLOBAL)
