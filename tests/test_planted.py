@@ -402,3 +402,15 @@ def test_quadratic_minimum_moved_along_its_orbit_keeps_loss_and_verdict(quadrati
     assert ev2.loss == ev.loss and all(g == 0 for g in ev2.gradient)
     cert = verify(Candidate(cand.problem, moved, cand.witness), path="exact")
     assert (cert.verdict, cert.glob) == (STRICT_MODULO_SYMMETRY, NOT_GLOBAL)
+
+
+@pytest.mark.slow  # ~80 s: 1832 samples, P = 151, then the interval path's arb Hessian over the box
+def test_softplus_beyond_the_dense_lmi_needs_the_tiny_ridges_and_the_arb_congruence():
+    """softplus 2-10-10-1 seed 0: no ordinary ridge of the least-curvature residual has a margin (convex units: the
+    curvature has one sign per unit), the tiny ridges do; the reduced Hessian's smallest eigenvalue is then ~1e-9 of
+    its scale, below the float-product enclosure's rounding, and the interval path proves it through the arb
+    congruence X (H - mu I) X^T: strict and not global."""
+    cand = construct("planted", widths=(2, 10, 10, 1), activation="softplus", seed=0)
+    cert = verify(cand)
+    assert (cert.verdict, cert.glob, cert.rigor) == (STRICT_LOCAL_MIN, NOT_GLOBAL, "interval")
+    assert any("congruence X H X^T" in r for r in cert.reasons)

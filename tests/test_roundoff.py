@@ -137,3 +137,41 @@ def test_large_near_singular_wishart_declined_or_correct():
     A = G @ G.T  # rank n - 1: singular
     A = (A + A.T) / 2
     assert not rump_pd(A)[0]
+
+
+def _gram_with_tiny_pivot(n, last, seed=0):
+    """M = L L^T exactly (fmpq), L unit lower triangular with integer entries except L[n-1][n-1] = ``last``: positive
+    definite with last LDL^T pivot last^2 (and a smallest eigenvalue of that order)."""
+    import random
+    from flint import fmpq, fmpq_mat
+
+    rng = random.Random(seed)
+    L = fmpq_mat(n, n)
+    for i in range(n):
+        for j in range(i):
+            L[i, j] = rng.randint(-3, 3)
+        L[i, i] = 1
+    L[n - 1, n - 1] = last
+    return L * L.transpose()
+
+
+def test_preconditioned_proof_decides_what_rumps_test_on_the_matrix_cannot():
+    """Last LDL^T pivot 2^-40 against entries ~ 1e2 (smallest eigenvalue far below the binary64 rounding of a
+    Cholesky of M itself, Rump's shift ~ n u tr M): Rump's test on M fails, the congruence X M X^T in arb at 128 bits
+    (X the inverse float Cholesky factor) proves M positive definite; the near miss M - 2^-38 e_n e_n^T (last pivot
+    2^-40 - 2^-38 < 0: indefinite, exactly) is never proved, with its own preconditioner or with M's."""
+    from flint import arb_mat, fmpq
+    from spurious.verifiers.fast_definite import prove_pd_preconditioned
+
+    n = 12
+    M = _gram_with_tiny_pivot(n, fmpq(1, 2 ** 20))
+    A = np.array([[float(M[i, j]) for j in range(n)] for i in range(n)])
+    assert not rump_pd(A)[0]
+    ok, detail = prove_pd_preconditioned(arb_mat(M), A, 128)
+    assert ok and "congruence" in detail, detail
+    near = M * 1
+    near[n - 1, n - 1] -= fmpq(1, 2 ** 38)
+    B = np.array([[float(near[i, j]) for j in range(n)] for i in range(n)])
+    for prec in (128, 256):
+        assert not prove_pd_preconditioned(arb_mat(near), B, prec)[0]
+        assert not prove_pd_preconditioned(arb_mat(near), A, prec)[0]

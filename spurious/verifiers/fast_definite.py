@@ -31,7 +31,7 @@ from flint import arb_mat, ctx, fmpq, fmpq_mat
 from ..roundoff import ETA, U, rump_pd
 
 __all__ = ["free_coordinates", "prove_positive_definite", "prove_pd_modulo_tangents", "float_negative_direction",
-           "prove_pd_modulo_tangents_enclosure"]
+           "prove_pd_modulo_tangents_enclosure", "prove_pd_preconditioned"]
 
 RETRY_PRECISIONS = (128, 256)
 
@@ -141,6 +141,33 @@ def prove_positive_definite(H: fmpq_mat, idx=None):
 
 def _preconditioned(H, idx, scale, A, prec):
     """X = L^{-1} (float Cholesky of A, shifted if needed) taken exactly; prove X H X^T PD in arb at ``prec`` bits."""
+    X = _inverse_cholesky(A)
+    if isinstance(X, str):
+        return False, X
+    old = ctx.prec
+    ctx.prec = prec
+    try:
+        Hm = _arb_rows(H, idx, prec, scale)
+        if scale is None and len(idx) < Hm.nrows():
+            Hm = arb_mat([[Hm[a, b] for b in idx] for a in idx])
+    finally:
+        ctx.prec = old
+    return _congruence_pd(Hm, X, prec)
+
+
+def prove_pd_preconditioned(Hm, A, prec=128):
+    """Prove every symmetric matrix in the arb enclosure ``Hm`` positive definite, ``A`` a float midpoint of it:
+    X = L^{-1} (float Cholesky of A, shifted if needed), exact and invertible, and X Hm X^T enclosed in arb at
+    ``prec`` bits passes Rump's test (it is close to the identity). For enclosures whose smallest eigenvalue is far
+    below the binary64 rounding of a Cholesky of the matrix itself (Rump's test on Hm fails there)."""
+    X = _inverse_cholesky(np.asarray(A, dtype=np.float64))
+    if isinstance(X, str):
+        return False, X
+    return _congruence_pd(Hm, X, prec)
+
+
+def _inverse_cholesky(A):
+    """L^{-1}, lower triangular with nonzero diagonal (float Cholesky of A, shifted if needed), or a reason."""
     n = A.shape[0]
     L = None
     shift = 0.0
@@ -152,7 +179,7 @@ def _preconditioned(H, idx, scale, A, prec):
         except np.linalg.LinAlgError:
             shift = d * 10.0 ** (-14 + 2 * k)
     if L is None or not np.all(np.isfinite(L)) or not np.all(np.diag(L) > 0):
-        return False, "no float Cholesky factor for a preconditioner"
+        return "no float Cholesky factor for a preconditioner"
     try:
         from scipy.linalg import solve_triangular
 
@@ -161,13 +188,15 @@ def _preconditioned(H, idx, scale, A, prec):
         X = np.linalg.inv(L)
     X = np.tril(X)
     if not np.all(np.isfinite(X)) or not np.all(np.diag(X) != 0):
-        return False, "preconditioner not finite"
+        return "preconditioner not finite"
+    return X
+
+
+def _congruence_pd(Hm, X, prec):
+    """Rump's test on the arb enclosure of X Hm X^T (X binary64, lower triangular, nonzero diagonal)."""
     old = ctx.prec
     ctx.prec = prec
     try:
-        Hm = _arb_rows(H, idx, prec, scale)
-        if scale is None and len(idx) < Hm.nrows():
-            Hm = arb_mat([[Hm[a, b] for b in idx] for a in idx])
         Xa = arb_mat([[float(v) for v in row] for row in X])  # binary64 values: exact
         C = Xa * Hm * Xa.transpose()
     finally:

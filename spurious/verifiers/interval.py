@@ -60,6 +60,7 @@ POLISH_TOL = 1e-6      # relative distance within which the stored point counts 
 REFINE_STEPS = 6       # Newton steps past float64 before the minimum proof
 BALL_MAX_P = 60        # above this many parameters (finite data), the fast float enclosure replaces arb_mat
 PREC = 128
+PRECONDITION_MAX_P = 250  # arb Hessian over the box + congruence when Rump's test on the enclosure fails
 
 
 class _Inconclusive(Exception):
@@ -379,11 +380,16 @@ def _minimum(S, xt, g, g_balls, dist, lam, loss_lo, loss_hi, reasons):
             continue
         enc = S.enclosure(xt, rho)
         ok, detail = rump_pd(enc.mid, enc.rad, mu, enc.norm)
+        how = 'float products with rounding bounds' if S.fast else 'arb'
+        if not ok and S.P <= PRECONDITION_MAX_P:
+            ok, detail2 = _preconditioned_box(S, xt, rho, mu)
+            detail = f"{detail}; retried: {detail2}"
+            how = "arb, minus mu I"
         if not ok:
             reasons.append(f"mu = {mu:.4g}, rho = {rho:.3g}: {detail}")
             continue
         S.details.update(_centre(xt), rho=rho, mu=mu_q, g=g)
-        reasons.append(f"Hessian enclosure over the box centre +- {rho:.3g} ({'float products with rounding bounds' if S.fast else 'arb'}): {detail}")
+        reasons.append(f"Hessian enclosure over the box centre +- {rho:.3g} ({how}): {detail}")
         if g == 0:
             reasons.append("the gradient at the centre is exactly 0 and the Hessian there is positive definite: "
                            "strict local minimum (second-order sufficient condition)")
@@ -407,6 +413,30 @@ def _minimum(S, xt, g, g_balls, dist, lam, loss_lo, loss_hi, reasons):
                            reasons=reasons + greasons, method=METHOD)
     reasons.append("positive definiteness over the ball was not proved (Hessian nearly singular or the box too wide)")
     return None
+
+
+def _preconditioned_box(S, xt, rho, mu):
+    """(ok, detail): every Hessian over the box xt +- rho (free coordinates) minus mu I positive definite, proved by
+    the congruence X (H - mu I) X^T in arb (:func:`.fast_definite.prove_pd_preconditioned`). For reduced smallest
+    eigenvalues far below the binary64 rounding of a Cholesky of H itself (~ n u |H|): planted smooth minima with
+    large residuals. The enclosure is arb's (the float-product one keeps its rounding ~ n u |H|)."""
+    from flint import arb_mat
+
+    from .fast_definite import prove_pd_preconditioned
+
+    radius = [0.0] * S.P
+    for i in S.free:
+        radius[i] = float(rho)
+    H = S.ball(S.point(xt), 2, radius if rho else 0).hessian
+    free = list(S.free)
+    m = arb(mu)
+    Hm = arb_mat([[H[a, b] - (m if a == b else 0) for b in free] for a in free])
+    A = np.array([[float(Hm[i, j].mid()) for j in range(len(free))] for i in range(len(free))])
+    A = (A + A.T) / 2
+    if not np.all(np.isfinite(A)):
+        return False, "the arb enclosure has non-finite midpoints"
+    ok, detail = prove_pd_preconditioned(Hm, A, PREC)
+    return ok, (f"H - mu I over the box enclosed in arb at {PREC} bits, {detail}" if ok else detail)
 
 
 def _matvec_norm_up(C, gm, gr, cf):
