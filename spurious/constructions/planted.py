@@ -859,7 +859,7 @@ SDP_GOOD = 0.5        # a margin that is good enough to stop improving
 SDP_CHUNK = 256       # samples per batch of per-sample Hessians
 LS_RIDGES = (1e-4, 1e-6, 1e-8, 1e-10, 1e-12)  # least-curvature residual: ridges relative to the largest Gram
 #                                              eigenvalue, large (small r) first
-LS_TINY_RIDGES = (1e-14, 1e-15, 1e-16)  # only when no ridge above has a margin: they reach directions that barely act on E~
+LS_TINY_RIDGES = (1e-14, 1e-15, 1e-16)  # only when no witness has a margin above: directions that barely act on E~
 # (softplus 2-10-10-1: 1030 of 1681 Gram eigenvalues below 1e-12 of the largest; best margin -2.6 at 1e-12, +0.5 at
 # 1e-16); r is then large and the Hessian's reduced eigenvalue ~1e-9 of its scale, which the interval path proves by
 # an arb congruence (:func:`spurious.verifiers.interval._preconditioned_box`)
@@ -979,18 +979,33 @@ def _sdp_residuals(net, fl, layers, J, witnesses, red, deadline=None):
 
     def curvature(z):                                      # E~(N z), k x k
         return ((A.T @ z) / wts)[full].reshape(k, k)
-    found = []
+    found, yielded = [], False
     deltas = [(wl, fl.outputs(wl) - F) for wl in witnesses]
     deltas = [(wl, dl, Nb.T @ dl) for wl, dl in deltas if np.all(np.isfinite(dl))]
     deltas.sort(key=lambda t: -np.linalg.norm(t[2]) / max(np.linalg.norm(t[1]), 1e-300))
     dense = k <= SDP_DENSE_MAX
-    for wl, dl, g in deltas[:SDP_WITNESSES] if dense else deltas:
+    passes = (LS_RIDGES,) if dense else (LS_RIDGES, LS_TINY_RIDGES)
+    for ridges in passes:  # the tiny ridges only when no witness has a margin at an ordinary ridge
+        if found or (ridges is LS_TINY_RIDGES and yielded):
+            break
+        for res in _witness_residuals(deltas[:SDP_WITNESSES] if dense else deltas, ridges, dense, curvature, lam,
+                                      V, R, A, wts, full, k, Nb, net, found, deadline):
+            yielded = True
+            yield res
+    for _, res in sorted(found, key=lambda f: -f[0]):
+        yield res
+
+
+def _witness_residuals(deltas, ridges, dense, curvature, lam, V, R, A, wts, full, k, Nb, net, found, deadline):
+    """The residual of each witness (the SDP's, or least curvature with ``ridges``): those with margin >= SDP_GOOD
+    are yielded at once, the others with margin >= SDP_MIN_MARGIN appended to ``found``."""
+    for wl, dl, g in deltas:
         _check_deadline(deadline)
         if np.linalg.norm(g) < 1e-9 * np.linalg.norm(dl):
             continue
         need = SDP_KAPPA * float(dl @ dl) / 2
         if not dense:  # the LMI is too large for the interior-point solver: least curvature in closed form
-            solved = _least_curvature(curvature, lam, V, -g, need, k)
+            solved = _least_curvature(curvature, lam, V, -g, need, k, ridges)
         else:
             # only directions that act on E~ or on the witness gain: the span of R and g
             gp = g - R @ (R.T @ g)
@@ -1009,21 +1024,17 @@ def _sdp_residuals(net, fl, layers, J, witnesses, red, deadline=None):
             yield res  # good enough: no need to solve the other witnesses' programs first
         else:
             found.append((t, res))
-    for _, res in sorted(found, key=lambda f: -f[0]):
-        yield res
 
 
-def _least_curvature(curvature, lam, V, a, need, k):
+def _least_curvature(curvature, lam, V, a, need, k, ridges=LS_RIDGES):
     """(t, z): the z of least |E~(z)|_F^2 + ridge |z|^2 with a . z = need, and its margin t = lambda_min(I + E~(z)).
     Ridges from large to small: the first z with margin >= SDP_GOOD (the smallest residual that is good enough: the
-    labels are rounded relative to r, so a large r leaves the point further from critical), else the best margin;
-    LS_TINY_RIDGES only when no ordinary ridge reached SDP_MIN_MARGIN. A closed form: when N - rank J is well above the k(k+1)/2 entries of E~ it already has a large margin, and the SDP,
+    labels are rounded relative to r, so a large r leaves the point further from critical), else the best margin
+    (the caller passes LS_TINY_RIDGES only when no witness had a margin at the ordinary ones). A closed form: when N - rank J is well above the k(k+1)/2 entries of E~ it already has a large margin, and the SDP,
     whose cost grows with both, is not needed."""
     best = (-np.inf, None)
     aV = V.T @ a
-    for ridge in LS_RIDGES + LS_TINY_RIDGES:
-        if ridge == LS_TINY_RIDGES[0] and best[0] >= SDP_MIN_MARGIN:
-            break  # a usable margin at an ordinary ridge: keep the smaller residual
+    for ridge in ridges:
         y = V @ (aV / (lam + ridge * lam[-1]))
         z = y * (need / float(a @ y))
         t = float(np.linalg.eigvalsh(np.eye(k) + curvature(z))[0])
