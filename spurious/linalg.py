@@ -214,13 +214,11 @@ def is_positive_definite(S) -> bool:
     pivots provably > 0, or one provably <= 0 after positive ones) is the exact answer; exact rational elimination
     runs only when a pivot's ball straddles 0. Exact elimination alone took 187 s on a planted cubic 3-4-4-1 Hessian
     (41 x 41, entries of thousands of digits); the balls decide it in well under a second."""
-    from flint import arb, ctx
+    from flint import arb_mat, ctx
 
-    from .arithmetic.balls import positive
-
-    rows = S.tolist() if isinstance(S, fmpq_mat) else S
     with ctx.workprec(PD_BALL_PREC):
-        ok = ldl_definiteness([[arb(to_fmpq(x)) for x in row] for row in rows], positive)[0]
+        enclosure = arb_mat(to_mat(S))
+    ok = ball_positive_definite(enclosure)
     return ok if ok is not None else ldl_definiteness(S)[0] is True
 
 

@@ -979,51 +979,48 @@ def _sdp_residuals(net, fl, layers, J, witnesses, red, deadline=None):
 
     def curvature(z):                                      # E~(N z), k x k
         return ((A.T @ z) / wts)[full].reshape(k, k)
-    found, yielded = [], False
+    found = []
     deltas = [(wl, fl.outputs(wl) - F) for wl in witnesses]
     deltas = [(wl, dl, Nb.T @ dl) for wl, dl in deltas if np.all(np.isfinite(dl))]
     deltas.sort(key=lambda t: -np.linalg.norm(t[2]) / max(np.linalg.norm(t[1]), 1e-300))
     dense = k <= SDP_DENSE_MAX
-    passes = (LS_RIDGES,) if dense else (LS_RIDGES, LS_TINY_RIDGES)
-    for ridges in passes:  # the tiny ridges only when no witness has a margin at an ordinary ridge
-        if found or (ridges is LS_TINY_RIDGES and yielded):
-            break
-        for res in _witness_residuals(deltas[:SDP_WITNESSES] if dense else deltas, ridges, dense, curvature, lam,
-                                      V, R, A, wts, full, k, Nb, net, found, deadline):
-            yielded = True
-            yield res
+
+    def residuals(ridges):
+        """Each witness's residual (the SDP's, or least curvature with ``ridges``): margin >= SDP_GOOD yielded at once,
+        margin >= SDP_MIN_MARGIN kept in ``found`` for after."""
+        for wl, dl, g in deltas[:SDP_WITNESSES] if dense else deltas:
+            _check_deadline(deadline)
+            if np.linalg.norm(g) < 1e-9 * np.linalg.norm(dl):
+                continue
+            need = SDP_KAPPA * float(dl @ dl) / 2
+            if not dense:  # the LMI is too large for the interior-point solver: least curvature in closed form
+                solved = _least_curvature(curvature, lam, V, -g, need, k, ridges)
+            else:
+                # only directions that act on E~ or on the witness gain: the span of R and g
+                gp = g - R @ (R.T @ g)
+                B = np.hstack([R, gp[:, None] / np.linalg.norm(gp)]) \
+                    if np.linalg.norm(gp) > 1e-12 * np.linalg.norm(g) else R
+                sdp = _max_margin(((B.T @ A) / wts)[:, full].T, k, -(g @ B), need,
+                                  SDP_SMOOTH_PENALTY if net.activations[0].kind == "smooth" else 1e-4)
+                solved = (sdp[0], B @ sdp[1])
+            if not solved[0] >= SDP_MIN_MARGIN:
+                continue
+            t, zv = solved
+            r = Nb @ zv
+            res = {"witness": wl, "alpha": 1.0, "u": -r, "r_float": r, "features": False, "sdp_margin": t}
+            if t >= SDP_GOOD:
+                yield res  # good enough: no need to solve the other witnesses' programs first
+            else:
+                found.append((t, res))
+
+    yielded = False
+    for res in residuals(LS_RIDGES):
+        yielded = True
+        yield res
+    if not dense and not found and not yielded:  # tiny ridges only when no witness has a margin at the ordinary ones
+        yield from residuals(LS_TINY_RIDGES)
     for _, res in sorted(found, key=lambda f: -f[0]):
         yield res
-
-
-def _witness_residuals(deltas, ridges, dense, curvature, lam, V, R, A, wts, full, k, Nb, net, found, deadline):
-    """The residual of each witness (the SDP's, or least curvature with ``ridges``): those with margin >= SDP_GOOD
-    are yielded at once, the others with margin >= SDP_MIN_MARGIN appended to ``found``."""
-    for wl, dl, g in deltas:
-        _check_deadline(deadline)
-        if np.linalg.norm(g) < 1e-9 * np.linalg.norm(dl):
-            continue
-        need = SDP_KAPPA * float(dl @ dl) / 2
-        if not dense:  # the LMI is too large for the interior-point solver: least curvature in closed form
-            solved = _least_curvature(curvature, lam, V, -g, need, k, ridges)
-        else:
-            # only directions that act on E~ or on the witness gain: the span of R and g
-            gp = g - R @ (R.T @ g)
-            B = np.hstack([R, gp[:, None] / np.linalg.norm(gp)]) if np.linalg.norm(gp) > 1e-12 * np.linalg.norm(g) \
-                else R
-            sdp = _max_margin(((B.T @ A) / wts)[:, full].T, k, -(g @ B), need,
-                              SDP_SMOOTH_PENALTY if net.activations[0].kind == "smooth" else 1e-4)
-            solved = (sdp[0], B @ sdp[1])
-        if not solved[0] >= SDP_MIN_MARGIN:
-            continue
-        t, zv = solved
-        r = Nb @ zv
-        res = {"witness": wl, "alpha": 1.0, "u": -r, "r_float": r, "features": False,
-               "sdp_margin": t}
-        if t >= SDP_GOOD:
-            yield res  # good enough: no need to solve the other witnesses' programs first
-        else:
-            found.append((t, res))
 
 
 def _least_curvature(curvature, lam, V, a, need, k, ridges=LS_RIDGES):
